@@ -1,0 +1,108 @@
+"""FunctionGraph: the graph being compiled.
+
+A FunctionGraph owns a list of inputs and outputs and indexes the nodes
+between them (clients, toposort).  Because nodes are immutable, ``replace``
+rebuilds the nodes downstream of the replaced variable and swaps the outputs;
+features (such as the shape feature) are told about every replacement, and the
+history records each with its reason, so ``debugprint`` can show what was done.
+"""
+
+from ..errors import GraphTypeError
+from .traversal import rebuild, toposort
+
+
+class Feature:
+    """Something kept up to date as a FunctionGraph changes."""
+
+    def on_attach(self, fgraph):
+        pass
+
+    def on_detach(self, fgraph):
+        pass
+
+    def on_change(self, fgraph, replacements, reason):
+        """``replacements`` maps every old variable to its new one."""
+
+
+class FunctionGraph:
+    def __init__(self, inputs, outputs, features=()):
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.features = []
+        self.history = []
+        self._index()
+        for f in features:
+            self.attach_feature(f)
+
+    def _index(self):
+        self._toposort = toposort(self.outputs, blockers=self.inputs)
+        self.apply_nodes = set(self._toposort)
+        clients = {}
+        variables = set(self.inputs)
+        for node in self._toposort:
+            for i, inp in enumerate(node.inputs):
+                clients.setdefault(inp, []).append((node, i))
+                variables.add(inp)
+            variables.update(node.outputs)
+        for i, out in enumerate(self.outputs):
+            clients.setdefault(out, []).append(("output", i))
+            variables.add(out)
+        self.clients = clients
+        self.variables = variables
+
+    def toposort(self):
+        return list(self._toposort)
+
+    def attach_feature(self, feature):
+        self.features.append(feature)
+        feature.on_attach(self)
+
+    def remove_feature(self, feature):
+        self.features.remove(feature)
+        feature.on_detach(self)
+
+    def get_feature(self, cls):
+        for f in self.features:
+            if isinstance(f, cls):
+                return f
+        return None
+
+    def replace(self, old, new, reason=None):
+        self.replace_all([(old, new)], reason)
+
+    def replace_all(self, pairs, reason=None):
+        """Replace each ``old`` by ``new`` everywhere; types must agree."""
+        mapping = {}
+        for old, new in pairs:
+            if old is new:
+                continue
+            if not _compatible(old.type, new.type):
+                raise GraphTypeError(
+                    f"cannot replace {old} of type {old.type} by {new} of type {new.type}"
+                    f" (reason: {reason})"
+                )
+            mapping[old] = new
+        if not mapping:
+            return
+        new_outputs, memo = rebuild(self.outputs, mapping)
+        self.outputs = new_outputs
+        self._index()
+        self.history.append((tuple(mapping.items()), reason))
+        for f in self.features:
+            f.on_change(self, memo, reason)
+
+    def clone(self):
+        """An independent FunctionGraph over fresh copies of the inputs."""
+        fresh = {i: i.clone() for i in self.inputs}
+        outputs, _ = rebuild(self.outputs, fresh)
+        return FunctionGraph([fresh[i] for i in self.inputs], outputs)
+
+    def __str__(self):
+        return f"FunctionGraph({', '.join(map(str, self.outputs))})"
+
+
+def _compatible(old, new):
+    if old == new:
+        return True
+    convert = getattr(old, "is_compatible", None)
+    return convert is not None and convert(new)
