@@ -63,6 +63,9 @@ def compile(fgraph, mode):
         for cell, value in zip(input_cells, values):
             cell[0] = value
         k = 0
+        # One errstate switch per call, not per node: NaN/Inf are values here,
+        # reported by nan_guard when asked for.
+        saved = np.seterr(all="ignore")
         try:
             for k, thunk in enumerate(thunks):
                 thunk()
@@ -70,6 +73,8 @@ def compile(fgraph, mode):
             for cell in variable_cells:
                 cell[0] = None
             raise _wrap_error(e, nodes[k]) from e
+        finally:
+            np.seterr(**saved)
         results = [cell[0] for cell in output_cells]
         for cell in reset_cells:
             cell[0] = None

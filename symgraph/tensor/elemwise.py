@@ -34,21 +34,23 @@ class Elemwise(Op):
         if nin != -1 and len(inputs) != nin:
             raise GraphTypeError(f"{self} takes {nin} inputs, got {len(inputs)}")
         ndim = max(i.ndim for i in inputs)
-        inputs = [i if i.ndim == ndim else i.dimshuffle(*(["x"] * (ndim - i.ndim) + list(range(i.ndim))))
-                  for i in inputs]
+        inputs = [i if i.ndim == ndim else _pad_left(i, ndim) for i in inputs]
         shape = broadcast_static_shapes([i.type.shape for i in inputs], self, inputs)
         dtype = self.scalar_op.output_dtype(*[i.type.dtype for i in inputs])
         return Apply(self, inputs, [TensorType(dtype, shape)()])
 
     def perform(self, node, inputs, output_storage):
-        with np.errstate(all="ignore"):
-            out = self.scalar_op.impl(*inputs)
-        out = np.asarray(out)
+        # Floating-point warnings are silenced once per call by the backend.
+        out = np.asarray(self.scalar_op.impl(*inputs))
         dtype = node.outputs[0].type.numpy_dtype
         if out.dtype != dtype:
             out = out.astype(dtype)
         if len(inputs) > 1:
-            _check_runtime_broadcast(node, inputs, out.shape)
+            shp = out.shape
+            for v in inputs:
+                if v.shape != shp:
+                    _check_runtime_broadcast(node, inputs, shp)
+                    break
         output_storage[0][0] = out
 
     def infer_shape(self, fgraph, node, input_shapes):
@@ -100,6 +102,16 @@ class Elemwise(Op):
         if total is None:
             return [None]
         return [tm.cast(total, z.dtype) if total.dtype != z.dtype else total]
+
+
+def _pad_left(x, ndim):
+    from ..graph.basic import Constant
+    from .variable import constant
+
+    if isinstance(x, Constant):
+        # Padding a constant needs no node: reshape its data.
+        return constant(x.data.reshape((1,) * (ndim - x.ndim) + x.data.shape), dtype=x.dtype)
+    return x.dimshuffle(*(["x"] * (ndim - x.ndim) + list(range(x.ndim))))
 
 
 def _grad_dtype(x):

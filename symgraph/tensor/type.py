@@ -78,7 +78,7 @@ class TensorType(Type):
         ``allow_downcast=None``, Python floats may become ``floatX`` as in
         Theano.
         """
-        what = f"{name!r}" if name else "value"
+        what = name if name else "value"
         if isinstance(value, np.ndarray) and value.dtype == self.numpy_dtype:
             arr = value
         elif strict:

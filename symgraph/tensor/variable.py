@@ -294,8 +294,8 @@ def constant(value, name=None, dtype=None, ndim=None):
         arr = arr.reshape((1,) * (ndim - arr.ndim) + arr.shape)
     # Tiny constants are shared objects, so `x + 1` built twice is one node.
     key = None
-    if arr.ndim == 0 and name is None:
-        key = (arr.dtype.str, arr.tobytes())
+    if arr.size <= 16 and name is None:
+        key = (arr.dtype.str, arr.shape, arr.tobytes())
         c = _small_constants.get(key)
         if c is not None:
             return c

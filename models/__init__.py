@@ -1,0 +1,1 @@
+"""Models, optimizers, agents and experiments of the reference papers (installed as symgraph.models)."""
