@@ -122,6 +122,8 @@ class Apply:
         With ``strict`` the output types must stay equal to the old ones; a
         rewrite that changes an input's type goes through ``make_node``.
         """
+        from .op import intern_node
+
         assert len(inputs) == len(self.inputs)
         if strict and all(i.type == o.type for i, o in zip(inputs, self.inputs)):
             node = Apply(self.op, inputs, [o.type.make_variable() for o in self.outputs])
@@ -130,7 +132,7 @@ class Apply:
         for new, old in zip(node.outputs, self.outputs):
             new.name = old.name
             new.source = old.source
-        return node
+        return intern_node(node)
 
     def __str__(self):
         return f"{self.op}({', '.join(map(str, self.inputs))})"

@@ -91,6 +91,23 @@ class FunctionGraph:
         for f in self.features:
             f.on_change(self, memo, reason)
 
+    def update_outputs(self, new_outputs, records):
+        """Adopt outputs a rewrite pass computed; ``records`` are ``(old, new, rule)`` triples."""
+        memo = {}
+        for old, new, rule in records:
+            memo[old] = new
+            self.history.append((((old, new),), rule))
+        for old, new in zip(self.outputs, new_outputs):
+            if old is not new and not _compatible(old.type, new.type):
+                raise GraphTypeError(f"rewrite changed the type of output {old}: {old.type} -> {new.type}")
+            memo[old] = new
+        if all(a is b for a, b in zip(self.outputs, new_outputs)):
+            return
+        self.outputs = list(new_outputs)
+        self._index()
+        for f in self.features:
+            f.on_change(self, memo, "rewrite")
+
     def clone(self):
         """An independent FunctionGraph over fresh copies of the inputs."""
         fresh = {i: i.clone() for i in self.inputs}

@@ -64,20 +64,7 @@ class Op:
                 ) from None
 
     def __call__(self, *inputs, **kwargs):
-        node = self.make_node(*inputs, **kwargs)
-        key = (self, tuple(node.inputs))
-        try:
-            existing = _interned.get(key)
-        except TypeError:
-            self.check_props()
-            existing = None
-            key = None
-        if existing is not None and [o.type for o in existing.outputs] == [
-            o.type for o in node.outputs
-        ]:
-            node = existing
-        elif key is not None:
-            _interned[key] = node
+        node = intern_node(self.make_node(*inputs, **kwargs))
         if len(node.outputs) == 1:
             return node.outputs[0]
         return list(node.outputs)
@@ -111,6 +98,20 @@ class Op:
 
     def do_constant_folding(self, node):
         return True
+
+
+def intern_node(node):
+    """The graph's existing node applying the same Op to the same inputs, or ``node``."""
+    key = (node.op, tuple(node.inputs))
+    try:
+        existing = _interned.get(key)
+    except TypeError:
+        node.op.check_props()
+        return node
+    if existing is not None and [o.type for o in existing.outputs] == [o.type for o in node.outputs]:
+        return existing
+    _interned[key] = node
+    return node
 
 
 class ShapeNotImplemented(Exception):

@@ -25,7 +25,7 @@ def graph_inputs(outputs, blockers=()):
 
 def toposort(outputs, blockers=()):
     """Apply nodes between ``blockers`` and ``outputs``, each after its inputs' owners."""
-    blockers = set(blockers)
+    blockers = blockers if isinstance(blockers, (set, frozenset, dict)) else set(blockers)
     order = []
     done = set()
     # Iterative DFS: graphs from long scans or deep nets overflow recursion.
