@@ -14,8 +14,9 @@ from . import gradient, graph, scalar, tensor
 from .compile import Function, In, Mode, Out, SharedVariable, function, shared
 from .gradient import grad
 from . import printing
+from .scan import scan
 
 __all__ = [
     "Function", "In", "Mode", "Out", "SharedVariable", "SymgraphError", "__version__", "config",
-    "function", "grad", "gradient", "graph", "printing", "scalar", "shared", "tensor",
+    "function", "grad", "gradient", "graph", "printing", "scalar", "scan", "shared", "tensor",
 ]

@@ -59,13 +59,11 @@ def compile(fgraph, mode):
     reset_cells = [c for c in {id(c): c for c in input_cells + output_cells}.values()
                    if not any(c is cells[v] for v in fgraph.outputs if isinstance(v, Constant))]
 
-    def run(values):
+    def execute(values):
+        """Run the thunks; the caller has silenced floating-point warnings."""
         for cell, value in zip(input_cells, values):
             cell[0] = value
         k = 0
-        # One errstate switch per call, not per node: NaN/Inf are values here,
-        # reported by nan_guard when asked for.
-        saved = np.seterr(all="ignore")
         try:
             for k, thunk in enumerate(thunks):
                 thunk()
@@ -73,13 +71,22 @@ def compile(fgraph, mode):
             for cell in variable_cells:
                 cell[0] = None
             raise _wrap_error(e, nodes[k]) from e
-        finally:
-            np.seterr(**saved)
         results = [cell[0] for cell in output_cells]
         for cell in reset_cells:
             cell[0] = None
         return results
 
+    def run(values):
+        # One errstate switch per call, not per node: NaN/Inf are values here,
+        # reported by nan_guard when asked for.
+        saved = np.seterr(all="ignore")
+        try:
+            return execute(values)
+        finally:
+            np.seterr(**saved)
+
+    # Loops (scan) call the body through `execute`, inside the outer call's errstate.
+    run.execute = execute
     run.nodes = nodes
     return run
 

@@ -117,6 +117,13 @@ class _Driver:
                     self.memo[old] = new
         return self.final(var)
 
+    def _refers_to(self, result, node):
+        # A replacement may be one of the node's own outputs (the rule declined
+        # for that output), but must not compute from them.
+        own = [r for r in result if r not in node.outputs]
+        return _refers_to_node([i for r in own if r.owner is not None for i in r.owner.inputs] + [
+            r for r in own if r.owner is None], node, self.done) if own else False
+
     def try_rules(self, node):
         if self.exhausted:
             return None, None
@@ -137,6 +144,9 @@ class _Driver:
             result = [_fit_type(old, new, rule) for old, new in zip(node.outputs, result)]
             if all(a is b for a, b in zip(result, node.outputs)):
                 continue
+            if self._refers_to(result, node):
+                raise RewriteError(f"rule {rule.name} ({rule.location}) built a replacement for {node.op} "
+                                   "that uses the node it replaces (e.g. x.shape of the output itself)")
             if self.count >= self.budget:
                 self.exhausted = True
                 warnings.warn(f"rewrite budget of {self.budget} exhausted; the graph is left "
@@ -144,6 +154,22 @@ class _Driver:
                 return None, None
             return result, rule
         return None, None
+
+
+def _refers_to_node(result, node, done):
+    old = set(node.outputs)
+    seen = set()
+    stack = list(result)
+    while stack:
+        v = stack.pop()
+        if v in seen or v in done:
+            continue
+        seen.add(v)
+        if v in old:
+            return True
+        if v.owner is not None:
+            stack.extend(v.owner.inputs)
+    return False
 
 
 def _fit_type(old, new, rule):
