@@ -15,8 +15,10 @@ from .compile import Function, In, Mode, Out, SharedVariable, function, shared
 from .gradient import grad
 from . import printing
 from .scan import scan
+from . import ifelse as _ifelse_module
+from .opfromgraph import OpFromGraph
 
 __all__ = [
-    "Function", "In", "Mode", "Out", "SharedVariable", "SymgraphError", "__version__", "config",
+    "Function", "In", "OpFromGraph", "Mode", "Out", "SharedVariable", "SymgraphError", "__version__", "config",
     "function", "grad", "gradient", "graph", "printing", "scalar", "scan", "shared", "tensor",
 ]

@@ -15,12 +15,13 @@ import symgraph.tensor as T
 def make_data(rng, n=400, features=5):
     """Two Gaussian classes whose means differ along a random direction."""
     direction = rng.standard_normal(features)
+    direction *= 1.5 / np.linalg.norm(direction)  # class means 3 standard deviations apart
     labels = rng.integers(0, 2, size=n)
     points = rng.standard_normal((n, features)) + np.outer(2 * labels - 1, direction)
     return points, labels.astype("float64")
 
 
-def build(features, learning_rate=0.1):
+def build(features, learning_rate=0.5):
     x = T.dmatrix("x")
     y = T.dvector("y")
     w = sg.shared(np.zeros(features), name="w")

@@ -124,6 +124,18 @@ class Function:
             all_outputs, _ = rebuild(all_outputs, replace)
 
         explicit = [i.variable for i in self.ins]
+        # Shared variables with a default_update (random states) advance on
+        # every call unless the caller updates them explicitly.
+        while True:
+            defaults = [(v, v.default_update) for v in ancestors(all_outputs, blockers=explicit)
+                        if isinstance(v, SharedVariable) and getattr(v, "default_update", None) is not None
+                        and v not in self.update_targets]
+            if not defaults:
+                break
+            for target, expr in defaults:
+                self.update_targets.append(target)
+                update_vars.append(expr)
+                all_outputs.append(expr)
         needed = ancestors(all_outputs, blockers=explicit)
         needed_set = set(needed)
         for i in self.ins:

@@ -165,6 +165,12 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     # ---- shared-variable updates made inside the step become carried values --------------------
     from ..compile.shared import SharedVariable
 
+    # Random draws made inside the step advance their state each step.
+    for v in graph_inputs(outputs + ([cond] if cond is not None else [])):
+        upd = getattr(v, "default_update", None)
+        if isinstance(v, SharedVariable) and upd is not None and v not in updates:
+            updates[v] = upd
+            v.default_update = None
     update_targets = []
     for shared_var, new in updates.items():
         slot = shared_var.type.clone()(f"{shared_var.name or 'shared'}[t-1]")

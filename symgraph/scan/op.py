@@ -85,15 +85,9 @@ class Scan(Op):
     def inner_function(self):
         """The body compiled once (rewritten by the same pipeline), as ``run(values) -> values``."""
         if self._run is None:
-            from ..compile.backend import get_backend
-            from ..compile.mode import Mode
-            from ..graph.fg import FunctionGraph
-            from ..rewrite.pipeline import rewrite_graph
+            from ..compile.inner import compile_inner
 
-            mode = Mode("FAST_RUN", backend="numpy")
-            fgraph = FunctionGraph(self.body.inputs, self.body.outputs)
-            rewrite_graph(fgraph, mode)
-            self._run = get_backend("numpy").compile(fgraph, mode).execute
+            self._run = compile_inner(self.body.inputs, self.body.outputs)
         return self._run
 
     def perform(self, node, inputs, output_storage):

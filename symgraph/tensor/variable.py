@@ -218,7 +218,7 @@ class _TensorMethods:
         return nonzero(self)
 
     def repeat(self, repeats, axis=None):
-        from .basic import repeat
+        from .creation import repeat
 
         return repeat(self, repeats, axis)
 
@@ -299,7 +299,7 @@ def constant(value, name=None, dtype=None, ndim=None):
         c = _small_constants.get(key)
         if c is not None:
             return c
-    shape = tuple(1 if s == 1 else None for s in arr.shape)
+    shape = arr.shape
     arr = arr.copy()
     arr.flags.writeable = False
     c = TensorType(arr.dtype, shape).make_constant(arr, name=name)
