@@ -21,6 +21,10 @@ class BackendUnavailable(SymgraphError, RuntimeError):
     pass
 
 
+class InputMismatch(Exception):
+    """Raised by a backend that checks inputs itself when one needs converting first."""
+
+
 def get_backend(name):
     """The backend module called ``name``, or a clear error saying why it is missing."""
     try:

@@ -12,7 +12,7 @@ from ..graph.basic import Constant, Variable
 from ..graph.fg import FunctionGraph
 from ..graph.traversal import ancestors, rebuild
 from ..rewrite.pipeline import rewrite_graph
-from .backend import get_backend
+from .backend import InputMismatch, get_backend
 from .io import In, Out
 from .mode import get_mode
 from .shared import SharedVariable
@@ -172,6 +172,11 @@ class Function:
         self.backend = get_backend(self.backend_name)
         self._run = self.backend.compile(fgraph, mode)
         self._copy_out, self._copy_updates = _outputs_to_copy(fgraph, self.outs, self.n_outputs)
+        if getattr(self._run, "fresh_outputs", False):
+            # The backend returns arrays it allocated for this call and nothing else.
+            self._copy_out, self._copy_updates = [], []
+        self._backend_checks = getattr(self._run, "checks_inputs", False)
+        self._n_args = len(self.ins)
         self._update_index = [fgraph.inputs.index(t) for t in self.update_targets]
 
     @property
@@ -230,23 +235,34 @@ class Function:
         return out
 
     def __call__(self, *args, **kwargs):
-        values = self._bind(args, kwargs) if (kwargs or len(args) != len(self.ins)
-                                             or not self.trust_input) else list(args)
-        if not self.trust_input:
+        if kwargs or len(args) != self._n_args:
+            values = self._bind(args, kwargs)
+        else:
+            values = list(args)
+        if not (self.trust_input or self._backend_checks):
             values = self._filter(values)
-        values.extend(s.container[0] for s in self.shared_inputs)
-        results = self._run(values)
+        if self.shared_inputs:
+            values.extend([s.container[0] for s in self.shared_inputs])
+        try:
+            results = self._run(values)
+        except InputMismatch:
+            # The backend's own checks refused an input: convert as documented, then retry.
+            n = self._n_args
+            values = self._filter(values[:n]) + values[n:]
+            results = self._run(values)
         n = self.n_outputs
-        for k in self._copy_updates:
-            results[k] = np.array(results[k], copy=True)
+        if self._copy_updates:
+            for k in self._copy_updates:
+                results[k] = np.array(results[k], copy=True)
         for target, new in zip(self.update_targets, results[n:]):
             target.container[0] = new
-        outputs = results[:n]
-        for k in self._copy_out:
-            outputs[k] = np.array(outputs[k], copy=True)
+        if self._copy_out:
+            results = results[:n]
+            for k in self._copy_out:
+                results[k] = np.array(results[k], copy=True)
         if self.single_output:
-            return outputs[0]
-        return outputs
+            return results[0]
+        return results[:n] if len(results) != n else results
 
     def __reduce__(self):
         return (_rebuild_function, self._spec)

@@ -1,0 +1,29 @@
+"""The CPU compiler: lowers rewritten graphs to LLVM IR through llvmlite (no C compiler needed)."""
+
+__all__ = ["availability", "compile", "lowered_ops"]
+
+
+def availability():
+    try:
+        import llvmlite.binding  # noqa: F401
+
+        from . import jit
+
+        jit.target_machine()
+    except Exception as e:  # noqa: BLE001  (any failure means the backend cannot run here)
+        return False, f"llvmlite unavailable: {e}"
+    import llvmlite
+
+    return True, f"llvmlite {llvmlite.__version__}, CPU {jit.target_description().split('|')[1]}"
+
+
+def compile(fgraph, mode):
+    from .linker import compile as _compile
+
+    return _compile(fgraph, mode)
+
+
+def lowered_ops():
+    from .linker import lowered_ops as _lowered
+
+    return _lowered()

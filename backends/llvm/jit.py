@@ -1,0 +1,114 @@
+"""The JIT: one LLVM target machine and execution engine per process.
+
+Modules are parsed from IR text, verified, optimised with the new pass
+manager (loop and SLP vectorisation on) and added to an MCJIT engine.  The
+Python and NumPy C-API functions the generated code calls are bound by
+address, so no C compiler or header is needed at run time.
+"""
+
+import ctypes
+import threading
+
+import llvmlite
+import llvmlite.binding as llvm
+import numpy as np
+
+_lock = threading.Lock()
+_state = {}
+
+
+def _init():
+    if _state:
+        return _state
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    target = llvm.Target.from_default_triple()
+    cpu = llvm.get_host_cpu_name()
+    features = llvm.get_host_cpu_features().flatten()
+    tm = target.create_target_machine(cpu=cpu, features=features, opt=3, reloc="default", codemodel="jitdefault")
+    engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+    _state.update(tm=tm, engine=engine, cpu=cpu, features=features, modules=[])
+    _bind_symbols()
+    return _state
+
+
+def target_machine():
+    return _init()["tm"]
+
+
+def target_description():
+    """What compiled code depends on: CPU, its features and the toolchain versions."""
+    s = _init()
+    return f"{llvm.get_process_triple()}|{s['cpu']}|{s['features']}|llvmlite-{llvmlite.__version__}|numpy-{np.__version__}"
+
+
+def _pyapi(name):
+    return ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value
+
+
+def numpy_api_table():
+    """The address of NumPy's C-API function table (PyArray_API)."""
+    from numpy._core import _multiarray_umath
+
+    capsule = _multiarray_umath._ARRAY_API
+    get_name = ctypes.pythonapi.PyCapsule_GetName
+    get_name.restype = ctypes.c_char_p
+    get_name.argtypes = [ctypes.py_object]
+    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+    get_pointer.restype = ctypes.c_void_p
+    get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    return get_pointer(capsule, get_name(capsule))
+
+
+# Indices into PyArray_API (numpy/__multiarray_api.h; stable across NumPy 1.x and 2.x).
+PYARRAY_TYPE_INDEX = 2
+PYARRAY_NEW_INDEX = 93
+
+
+def _bind_symbols():
+    table = ctypes.cast(numpy_api_table(), ctypes.POINTER(ctypes.c_void_p))
+    llvm.add_symbol("symgraph_PyArray_Type", table[PYARRAY_TYPE_INDEX])
+    llvm.add_symbol("symgraph_PyArray_New", table[PYARRAY_NEW_INDEX])
+    for name in ("Py_DecRef", "Py_IncRef", "PyList_SetItem"):
+        llvm.add_symbol(name, _pyapi(name))
+    libm = ctypes.CDLL("libm.so.6")
+    for name in ("exp", "expf", "log", "logf", "log1p", "log1pf", "expm1", "expm1f", "tanh", "tanhf",
+                 "sin", "sinf", "cos", "cosf", "tan", "tanf", "asin", "asinf", "acos", "acosf", "atan",
+                 "atanf", "sinh", "sinhf", "cosh", "coshf", "asinh", "asinhf", "acosh", "acoshf", "atanh",
+                 "atanhf", "erf", "erff", "erfc", "erfcf", "pow", "powf", "atan2", "atan2f", "exp2",
+                 "exp2f", "log2", "log2f", "log10", "log10f", "fmod", "fmodf"):
+        llvm.add_symbol(name, ctypes.cast(getattr(libm, name), ctypes.c_void_p).value)
+
+
+def optimize(module):
+    tm = target_machine()
+    pto = llvm.create_pipeline_tuning_options(speed_level=3)
+    pto.loop_vectorization = True
+    pto.slp_vectorization = True
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(module, pb)
+
+
+def compile_ir(ir_text, names):
+    """Compile IR text and return ``{name: address}`` for the functions asked for."""
+    with _lock:
+        s = _init()
+        module = llvm.parse_assembly(ir_text)
+        module.verify()
+        module.triple = llvm.get_process_triple()
+        module.data_layout = str(s["tm"].target_data)
+        optimize(module)
+        s["engine"].add_module(module)
+        s["engine"].finalize_object()
+        s["modules"].append(module)
+        return {n: s["engine"].get_function_address(n) for n in names}
+
+
+def emit_assembly(ir_text):
+    """Optimised machine code for ``ir_text`` as assembly (for tests that check vectorisation)."""
+    module = llvm.parse_assembly(ir_text)
+    module.verify()
+    module.triple = llvm.get_process_triple()
+    module.data_layout = str(target_machine().target_data)
+    optimize(module)
+    return target_machine().emit_assembly(module)

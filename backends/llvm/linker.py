@@ -1,0 +1,243 @@
+"""Compile a FunctionGraph: native segments for lowerable nodes, ``perform`` for the rest.
+
+A fully lowerable graph becomes one entry point, and a call is one crossing
+into native code: ``entry(values, outputs, err, constants)``.  Where some
+nodes have no lowering, the graph is split around them; those nodes run
+through ``perform`` and are listed in ``run.fallback_nodes`` (debugprint
+marks them).
+"""
+
+import ctypes
+import hashlib
+
+import numpy as np
+
+from symgraph.compile.backend import InputMismatch
+from symgraph.errors import (
+    InputShapeError, SymgraphError, runtime_error_class, where,
+)
+from symgraph.graph.basic import Constant
+
+from . import jit
+from .codegen import ERR_ALLOC, ERR_BROADCAST, ERR_INDEX, ERR_INPUT, ERR_SHAPE
+from .lowering import find, load_all
+from .segment import build_segment
+
+EMBED_LIMIT = 16
+_ENTRY_TYPE = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.py_object, ctypes.c_void_p,
+                                ctypes.c_void_p)
+_compiled = {}
+
+
+def compile(fgraph, mode):
+    load_all()
+    nodes = fgraph.toposort()
+    lowerable = [find(n) is not None for n in nodes]
+    steps = []
+    run_nodes = []
+    for node, ok in zip(nodes, lowerable):
+        if ok:
+            run_nodes.append(node)
+        else:
+            if run_nodes:
+                steps.append(("native", run_nodes))
+                run_nodes = []
+            steps.append(("python", node))
+    if run_nodes:
+        steps.append(("native", run_nodes))
+    fallback = [n for n, ok in zip(nodes, lowerable) if not ok]
+
+    later_uses = _uses_after(steps, fgraph)
+    cells = {}
+
+    def cell(v):
+        if v not in cells:
+            cells[v] = [v.data] if isinstance(v, Constant) else [None]
+        return cells[v]
+
+    input_cells = [cell(v) for v in fgraph.inputs]
+    thunks = []
+    for k, (kind, payload) in enumerate(steps):
+        if kind == "python":
+            node = payload
+            ins = [cell(i) for i in node.inputs]
+            outs = [cell(o) for o in node.outputs]
+            thunks.append(_python_thunk(node, ins, outs))
+        else:
+            seg = NativeSegment(payload, later_uses[k], fgraph)
+            thunks.append(seg.thunk([cell(v) for v in seg.inputs], [cell(v) for v in seg.outputs]))
+    output_cells = [cell(v) for v in fgraph.outputs]
+
+    if len(thunks) == 1 and steps[0][0] == "native" and not fallback:
+        seg_thunk = thunks[0]
+        run = seg_thunk.direct(fgraph)
+    else:
+        def run(values):
+            for c, v in zip(input_cells, values):
+                c[0] = v
+            saved = np.seterr(all="ignore")
+            try:
+                for t in thunks:
+                    t()
+            finally:
+                np.seterr(**saved)
+            return [c[0] for c in output_cells]
+    run.fallback_nodes = fallback
+    run.fresh_outputs = not fallback
+    # Fully native functions check their inputs in native code (InputMismatch asks for conversion).
+    run.checks_inputs = not fallback and len(thunks) == 1
+    return run
+
+
+def _uses_after(steps, fgraph):
+    """For each step, the variables it produces that later steps or the outputs need."""
+    needed_later = set(fgraph.outputs)
+    result = [None] * len(steps)
+    for k in reversed(range(len(steps))):
+        kind, payload = steps[k]
+        nodes = [payload] if kind == "python" else payload
+        produced = {o for n in nodes for o in n.outputs}
+        result[k] = [o for n in nodes for o in n.outputs if o in needed_later]
+        for n in nodes:
+            needed_later.update(n.inputs)
+        needed_later -= produced - set(fgraph.outputs)
+    return result
+
+
+def _python_thunk(node, ins, outs):
+    perform = node.op.perform
+
+    def thunk():
+        try:
+            perform(node, [c[0] for c in ins], outs)
+        except SymgraphError:
+            raise
+        except Exception as e:
+            raise runtime_error_class(type(e))(f"{node.op} failed at run time: {e}" + where(node.outputs[0])) from e
+
+    return thunk
+
+
+class NativeSegment:
+    def __init__(self, nodes, outputs, fgraph):
+        self.nodes = nodes
+        produced = {o for n in nodes for o in n.outputs}
+        inputs, constants = [], []
+        for n in nodes:
+            for i in n.inputs:
+                if i in produced or i in inputs or any(i is c for c, _ in constants):
+                    continue
+                if isinstance(i, Constant):
+                    if np.asarray(i.data).size > EMBED_LIMIT:
+                        constants.append((i, np.ascontiguousarray(i.data)))
+                    continue
+                inputs.append(i)
+        # Outputs that are inputs of the segment (identity graphs) are copied natively too.
+        self.inputs = inputs
+        self.outputs = list(dict.fromkeys(outputs))
+        self.constants = constants
+        ir_text = build_segment("symgraph_entry", nodes, inputs, self.outputs, constants)
+        key = hashlib.sha256((ir_text + jit.target_description()).encode()).hexdigest()
+        self.name = f"symgraph_{key[:32]}"
+        ir_text = ir_text.replace('"symgraph_entry"', f'"{self.name}"').replace("@symgraph_entry", f"@{self.name}")
+        address = _compiled.get(key)
+        if address is None:
+            address = jit.compile_ir(ir_text, [self.name])[self.name]
+            _compiled[key] = address
+        self.entry = _ENTRY_TYPE(address)
+        self.err = (ctypes.c_int64 * 8)()
+        self.err_addr = ctypes.addressof(self.err)
+        self.const_table = (ctypes.c_void_p * max(len(constants), 1))(
+            *[c.ctypes.data for _, c in constants])
+        self.const_addr = ctypes.addressof(self.const_table)
+        self.ir = ir_text
+
+    def call(self, values, converted=False):
+        outs = [None] * len(self.outputs)
+        if self.entry(values, outs, self.err_addr, self.const_addr) != 0:
+            if self.err[0] != ERR_INPUT:
+                self.raise_error(values)
+            if not converted and any(not isinstance(v, np.ndarray) or v.dtype != var.type.numpy_dtype
+                                     for v, var in zip(values, self.inputs)):
+                raise InputMismatch()
+            # Right type but a layout native code refuses (misaligned, byte-swapped).
+            values = [np.ascontiguousarray(v, dtype=v.dtype.newbyteorder("=")) for v in values]
+            outs = [None] * len(self.outputs)
+            if self.entry(values, outs, self.err_addr, self.const_addr) != 0:
+                if self.err[0] == ERR_INPUT:
+                    raise InputMismatch()
+                self.raise_error(values)
+        return outs
+
+    def raise_error(self, values):
+        code, node_id = self.err[0], self.err[1]
+        node = self.nodes[node_id] if 0 <= node_id < len(self.nodes) else None
+        here = where(node.outputs[0]) if node is not None else ""
+        if code == ERR_BROADCAST:
+            k, axis, got, want = self.err[2], self.err[3], self.err[4], self.err[5]
+            var = node.inputs[k]
+            raise InputShapeError(
+                f"{node.op}: input {var} has length {got} on axis {axis} where the result has length "
+                f"{want}; only axes declared broadcastable (static length 1, e.g. T.row, "
+                f"x.dimshuffle('x', 0)) broadcast" + here)
+        if code == ERR_INDEX:
+            raise runtime_error_class(IndexError)(
+                f"{node.op}: index {self.err[3]} is out of bounds for axis {self.err[2]} with length "
+                f"{self.err[4]}" + here)
+        if code == ERR_SHAPE:
+            raise InputShapeError(f"{node.op}: incompatible shapes at run time "
+                                  f"(details {list(self.err[2:6])})" + here)
+        if code == ERR_ALLOC:
+            raise runtime_error_class(MemoryError)("out of memory allocating a result" + here)
+        if code == ERR_INPUT:
+            var = self.inputs[node_id] if 0 <= node_id < len(self.inputs) else None
+            raise SymgraphError(f"native code rejected input {var} even after conversion")
+        raise SymgraphError(f"native code failed with error code {code}")
+
+    def thunk(self, in_cells, out_cells):
+        def run():
+            results = self.call([c[0] for c in in_cells])
+            for c, r in zip(out_cells, results):
+                c[0] = r
+
+        def direct(fgraph):
+            # The whole graph is this segment: map fgraph outputs to segment outputs.
+            index = [self.outputs.index(o) if o in self.outputs else None for o in fgraph.outputs]
+            positions = [self.inputs.index(v) if v in self.inputs else None for v in fgraph.inputs]
+            identity = positions == list(range(len(self.inputs))) and len(fgraph.inputs) == len(self.inputs)
+            entry, err_addr, const_addr = self.entry, self.err_addr, self.const_addr
+            n_out = len(self.outputs)
+            simple = all(i is not None for i in index) and index == list(range(n_out))
+
+            def run(values):
+                if not identity:
+                    values = [values[p] for p in range(len(values)) if p < len(positions) and positions[p] is not None]
+                    values = _reorder(values, fgraph.inputs, self.inputs)
+                outs = [None] * n_out
+                if entry(values, outs, err_addr, const_addr) != 0:
+                    outs = self.call(values)
+                if simple:
+                    return outs
+                return [outs[i] if i is not None else _constant_output(fgraph, k)
+                        for k, i in enumerate(index)]
+
+            return run
+
+        run.direct = direct
+        return run
+
+
+def _reorder(values, fg_inputs, seg_inputs):
+    by_var = dict(zip([v for v in fg_inputs if v in seg_inputs], values))
+    return [by_var[v] for v in seg_inputs]
+
+
+def _constant_output(fgraph, k):
+    return np.array(fgraph.outputs[k].data, copy=True)
+
+
+def lowered_ops():
+    load_all()
+    from .lowering import LOWERINGS
+
+    return sorted(cls.__name__ for cls in LOWERINGS)

@@ -1,0 +1,71 @@
+"""Elemwise (scalar ops and fused Composites) as loops over runtime shapes and strides."""
+
+from symgraph.scalar.composite import Composite
+from symgraph.tensor.elemwise import Elemwise
+
+from .. import scalar_ir
+from ..codegen import ERR_BROADCAST
+from . import register
+from .loops import elementwise_loop, load_value, store_value
+
+
+def _can_lower(node):
+    op = node.op.scalar_op
+    return scalar_ir.supported(op, [i.type.dtype for i in node.inputs], node.outputs[0].type.dtype)
+
+
+def broadcast_shape(ctx, node, ins):
+    """The output shape, checking that non-broadcastable axes agree."""
+    b = ctx.builder
+    nd = node.outputs[0].ndim
+    shape = []
+    for d in range(nd):
+        src = next((k for k, v in enumerate(node.inputs) if v.type.shape[d] != 1), None)
+        if src is None:
+            shape.append(ctx.i64(1))
+            continue
+        length = ins[src].shape[d]
+        for k, v in enumerate(node.inputs):
+            if k != src and v.type.shape[d] != 1:
+                ctx.check(b.icmp_signed("==", ins[k].shape[d], length), ERR_BROADCAST,
+                          ctx.node_id(node), ctx.i64(k), ctx.i64(d), ins[k].shape[d], length)
+        shape.append(length)
+    return shape
+
+
+def broadcast_view(ctx, var, arr, shape):
+    """``arr`` seen with ``shape``: static length-1 axes get stride 0."""
+    strides = [ctx.i64(0) if var.type.shape[d] == 1 else arr.strides[d] for d in range(len(shape))]
+    return arr.view(shape=shape, strides=strides)
+
+
+@register(Elemwise, _can_lower)
+def lower_elemwise(ctx, node, ins):
+    shape = broadcast_shape(ctx, node, ins)
+    outs = [ctx.alloc(v, shape) for v in node.outputs]
+    op = node.op.scalar_op
+    scalars, arrays = {}, []
+    for k, (var, arr) in enumerate(zip(node.inputs, ins)):
+        if all(s == 1 for s in var.type.shape):
+            # Fully broadcast: load once, outside the loop.
+            scalars[k] = load_value(ctx, arr, arr.data)
+        else:
+            arrays.append(k)
+    operands = [broadcast_view(ctx, node.inputs[k], ins[k], shape) for k in arrays] + outs
+    in_dtypes = [str(v.type.dtype) for v in node.inputs]
+    out_dtypes = [str(v.type.dtype) for v in node.outputs]
+
+    def body(ptrs):
+        values = dict(scalars)
+        for k, ptr in zip(arrays, ptrs):
+            values[k] = load_value(ctx, ins[k], ptr)
+        args = [(values[k], in_dtypes[k]) for k in range(len(ins))]
+        if isinstance(op, Composite):
+            results = scalar_ir.emit_composite(ctx, op, args)
+        else:
+            results = [scalar_ir.emit(ctx, op, args, out_dtypes[0])]
+        for out, ptr, value in zip(outs, ptrs[len(arrays):], results):
+            store_value(ctx, out, ptr, value)
+
+    elementwise_loop(ctx, shape, operands, body)
+    return outs

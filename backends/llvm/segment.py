@@ -1,0 +1,200 @@
+"""One native entry point for a run of lowerable nodes.
+
+The entry point is ``i32 entry(PyObject *values, PyObject *outputs,
+i64 *err, i8 **constants)``: ``values`` is the list of input arrays, whose
+types, dtypes, ranks and layouts it checks itself; ``outputs`` is a list it
+fills with fresh NumPy arrays.  On failure it releases what it allocated,
+writes an error record and returns non-zero.  Shapes are runtime values, so
+one compiled entry serves every batch size.
+"""
+
+from llvmlite import ir
+
+from symgraph.graph.basic import Constant
+
+from .codegen import (
+    ERR_INPUT, I32, I64, ITEMSIZE, OFF_BYTEORDER, OFF_DESCR, OFF_ND, OFF_TYPE, OFF_TYPE_NUM, PTR, TYPENUM,
+    ArrayValue, KernelContext, ir_type,
+)
+from .lowering import find
+from .lowering.loops import elementwise_loop, load_value, store_value
+
+OFF_LIST_ITEMS = 24   # PyListObject.ob_item
+OFF_FLAGS = 64
+NPY_ALIGNED = 0x100
+SMALL_STATIC = 64     # intermediates of a known size up to this many elements live on the stack
+
+
+class SegmentContext(KernelContext):
+    def __init__(self, module, builder, err_ptr, objs_ptr, n_objs_max, outputs, node_ids):
+        super().__init__(module, builder, err_ptr, objs_ptr, n_objs_max)
+        self.segment_outputs = set(outputs)
+        self.owned = {}
+        self.node_ids = node_ids
+
+    def node_id(self, node):
+        return self.i64(self.node_ids.get(node, -1))
+
+    def alloc(self, var, shape):
+        """Storage for ``var``: a NumPy array if it leaves the segment or is large, else the stack."""
+        dtype = str(var.type.dtype)
+        static = var.type.shape
+        if var not in self.segment_outputs and all(s is not None for s in static):
+            n = 1
+            for s in static:
+                n *= s
+            if n <= SMALL_STATIC:
+                b = self.builder
+                with b.goto_entry_block():
+                    slot = b.alloca(ir_type(dtype), size=max(n, 1))
+                return ArrayValue(dtype, slot, [self.i64(s) for s in static],
+                                  self.contiguous_strides(dtype, [self.i64(s) for s in static]))
+        obj, slot, arr = self.new_array(dtype, shape)
+        self.owned[var] = slot
+        return arr
+
+    def copy_into_new(self, arr):
+        """A fresh C-contiguous NumPy array holding ``arr``'s values; returns (slot, ArrayValue)."""
+        obj, slot, out = self.new_array(arr.dtype, arr.shape)
+        elementwise_loop(self, arr.shape, [arr, out],
+                         lambda ptrs: store_value(self, out, ptrs[1], load_value(self, arr, ptrs[0])))
+        return slot, out
+
+    def contiguous_data(self, arr):
+        """``arr``'s data if C-contiguous, else a contiguous copy's (made only when needed)."""
+        b = self.builder
+        contiguous = self.is_c_contiguous(arr)
+        pre = b.block
+        copy_block = b.append_basic_block("copy")
+        done = b.append_basic_block("copied")
+        b.cbranch(contiguous, done, copy_block)
+        b.position_at_end(copy_block)
+        _, out = self.copy_into_new(arr)
+        copied_from = b.block
+        b.branch(done)
+        b.position_at_end(done)
+        phi = b.phi(PTR)
+        phi.add_incoming(arr.data, pre)
+        phi.add_incoming(out.data, copied_from)
+        return phi
+
+
+def build_segment(name, nodes, inputs, outputs, constants):
+    """IR text of the entry point, and the allocation table size it needs."""
+    module = ir.Module(name=name)
+    fn = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR, PTR]), name=name)
+    values_obj, outputs_obj, err_ptr, consts_ptr = fn.args
+    entry = fn.append_basic_block("entry")
+    b = ir.IRBuilder(entry)
+    n_max = 2 * (sum(len(n.outputs) for n in nodes) + len(outputs)) + 4
+    objs = b.alloca(PTR, size=n_max)
+    for k in range(n_max):
+        b.store(ir.Constant(PTR, None), b.gep(objs, [ir.Constant(I64, k)], source_etype=PTR))
+    node_ids = {n: k for k, n in enumerate(nodes)}
+    ctx = SegmentContext(module, b, err_ptr, objs, n_max, outputs, node_ids)
+    fail = fn.append_basic_block("fail")
+    ctx.fail_block = fail
+
+    env = {}
+    items = ctx.load_field(values_obj, OFF_LIST_ITEMS, PTR)
+    array_type = ctx.global_ptr("symgraph_PyArray_Type")
+    for k, var in enumerate(inputs):
+        obj = b.load(b.gep(items, [ir.Constant(I64, k)], source_etype=PTR), typ=PTR)
+        env[var] = _checked_input(ctx, obj, var, k, array_type)
+    for k, (var, _) in enumerate(constants):
+        data = b.load(b.gep(consts_ptr, [ir.Constant(I64, k)], source_etype=PTR), typ=PTR)
+        shape = [ctx.i64(s) for s in var.data.shape]
+        strides = [ctx.i64(s) for s in var.data.strides]
+        env[var] = ArrayValue(str(var.type.dtype), data, shape, strides)
+
+    def value_of(v):
+        if v in env:
+            return env[v]
+        if isinstance(v, Constant):
+            env[v] = _embedded_constant(ctx, v)
+            return env[v]
+        raise KeyError(f"{v} is not available in the segment")
+
+    for node in nodes:
+        lower = find(node)
+        results = lower(ctx, node, [value_of(i) for i in node.inputs])
+        for var, arr in zip(node.outputs, results):
+            env[var] = arr
+
+    set_item = ctx.declare("PyList_SetItem", I32, [PTR, I64, PTR])
+    incref = ctx.declare("Py_IncRef", ir.VoidType(), [PTR])
+    given = {}
+    for k, var in enumerate(outputs):
+        arr = value_of(var)
+        slot = ctx.owned.get(var)
+        if var in given:
+            obj = given[var]
+            b.call(incref, [obj])
+        else:
+            if slot is None:
+                slot, _ = ctx.copy_into_new(arr)
+            obj = b.load(b.gep(objs, [ir.Constant(I64, slot)], source_etype=PTR), typ=PTR)
+            b.store(ir.Constant(PTR, None), b.gep(objs, [ir.Constant(I64, slot)], source_etype=PTR))
+            given[var] = obj
+        b.call(set_item, [outputs_obj, ir.Constant(I64, k), obj])
+    _release_all(ctx, objs, n_max)
+    b.ret(ir.Constant(I32, 0))
+
+    b.position_at_end(fail)
+    _release_all(ctx, objs, n_max)
+    b.ret(ir.Constant(I32, 1))
+    return str(module)
+
+
+def _release_all(ctx, objs, n):
+    b = ctx.builder
+    decref = ctx.declare("Py_DecRef", ir.VoidType(), [PTR])
+    for k in range(n):
+        b.call(decref, [b.load(b.gep(objs, [ir.Constant(I64, k)], source_etype=PTR), typ=PTR)])
+
+
+def _checked_input(ctx, obj, var, k, array_type):
+    """The ArrayValue of input ``k``, after checking it is what the code was built for."""
+    b = ctx.builder
+    dtype = str(var.type.dtype)
+    ok = b.icmp_unsigned("==", ctx.load_field(obj, OFF_TYPE, PTR), array_type)
+    ctx.check(ok, ERR_INPUT, k)
+    descr = ctx.load_field(obj, OFF_DESCR, PTR)
+    ok = b.icmp_signed("==", ctx.load_field(descr, OFF_TYPE_NUM, I32), ir.Constant(I32, TYPENUM[dtype]))
+    ok = b.and_(ok, b.icmp_unsigned("!=", ctx.load_field(descr, OFF_BYTEORDER, ir.IntType(8)),
+                                   ir.Constant(ir.IntType(8), ord(">"))))
+    ok = b.and_(ok, b.icmp_signed("==", ctx.load_field(obj, OFF_ND, I32), ir.Constant(I32, var.type.ndim)))
+    flags = ctx.load_field(obj, OFF_FLAGS, I32)
+    ok = b.and_(ok, b.icmp_unsigned("!=", b.and_(flags, ir.Constant(I32, NPY_ALIGNED)), ir.Constant(I32, 0)))
+    ctx.check(ok, ERR_INPUT, k)
+    arr = ctx.array_of(obj, dtype, var.type.ndim)
+    ok = ir.Constant(ir.IntType(1), 1)
+    for d, want in enumerate(var.type.shape):
+        if want is not None:
+            ok = b.and_(ok, b.icmp_signed("==", arr.shape[d], ctx.i64(want)))
+        # Element strides are byte strides divided by the item size.
+        rem = b.srem(arr.strides[d], ctx.i64(ITEMSIZE[dtype]))
+        ok = b.and_(ok, b.icmp_signed("==", rem, ctx.i64(0)))
+    ctx.check(ok, ERR_INPUT, k)
+    return arr
+
+
+def _embedded_constant(ctx, var):
+    """A small constant stored on the stack (its values are immediates in the code)."""
+    import numpy as np
+
+    data = np.asarray(var.data)
+    dtype = str(var.type.dtype)
+    b = ctx.builder
+    with b.goto_entry_block():
+        slot = b.alloca(ir_type(dtype), size=max(data.size, 1))
+    for k, value in enumerate(data.reshape(-1)):
+        ptr = b.gep(slot, [ctx.i64(k)], source_etype=ir_type(dtype))
+        if dtype == "bool":
+            b.store(ir.Constant(ir.IntType(8), int(bool(value))), ptr)
+        elif dtype.startswith("float"):
+            b.store(ir.Constant(ir_type(dtype), float(value)), ptr)
+        else:
+            b.store(ir.Constant(ir_type(dtype), int(value)), ptr)
+    shape = [ctx.i64(s) for s in data.shape]
+    return ArrayValue(dtype, slot, shape, ctx.contiguous_strides(dtype, shape))
