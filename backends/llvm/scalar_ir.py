@@ -264,9 +264,29 @@ def _extremum(b, name, x, y, fl, sig, boolean):
     return b.select(cmp(">" if name == "maximum" else "<", x, y), x, y)
 
 
+def _float_divmod(b, ctx, x, y):
+    """NumPy's npy_divmod: floor division and modulo that agree with each other."""
+    zero = ir.Constant(x.type, 0.0)
+    one = ir.Constant(x.type, 1.0)
+    mod = b.frem(x, y)
+    div = b.fdiv(b.fsub(x, mod), y)
+    adjust = b.and_(b.fcmp_ordered("!=", mod, zero),
+                    b.xor(b.fcmp_ordered("<", y, zero), b.fcmp_ordered("<", mod, zero)))
+    mod = b.select(adjust, b.fadd(mod, y), mod)
+    div = b.select(adjust, b.fsub(div, one), div)
+    copysign = ctx.builder.module.declare_intrinsic("llvm.copysign", [x.type], ir.FunctionType(x.type, [x.type, x.type]))
+    mod = b.select(b.fcmp_ordered("==", mod, zero), b.call(copysign, [zero, y]), mod)
+    floor = _intrinsic(ctx, "llvm.floor", div)
+    half = ir.Constant(x.type, 0.5)
+    floor = b.select(b.fcmp_ordered(">", b.fsub(div, floor), half), b.fadd(floor, one), floor)
+    floordiv = b.select(b.fcmp_unordered("!=", div, zero), floor, b.call(copysign, [zero, b.fdiv(x, y)]))
+    by_zero = b.fcmp_ordered("==", y, zero)
+    return b.select(by_zero, b.fdiv(x, y), floordiv), b.select(by_zero, b.frem(x, y), mod)
+
+
 def _floor_div(b, ctx, x, y, dtype):
     if is_float(dtype):
-        return _intrinsic(ctx, "llvm.floor", b.fdiv(x, y))
+        return _float_divmod(b, ctx, x, y)[0]
     if dtype == "bool":
         return b.and_(x, y)
     zero = ir.Constant(x.type, 0)
@@ -288,11 +308,7 @@ def _floor_div(b, ctx, x, y, dtype):
 
 def _mod(b, ctx, x, y, dtype):
     if is_float(dtype):
-        r = b.frem(x, y)
-        zero = ir.Constant(x.type, 0.0)
-        adjust = b.and_(b.fcmp_ordered("!=", r, zero),
-                        b.xor(b.fcmp_ordered("<", r, zero), b.fcmp_ordered("<", y, zero)))
-        return b.select(adjust, b.fadd(r, y), r)
+        return _float_divmod(b, ctx, x, y)[1]
     if dtype == "bool":
         return ir.Constant(I1, 0)
     zero = ir.Constant(x.type, 0)
