@@ -95,6 +95,15 @@ class Alloc(Op):
     def perform(self, node, inputs, output_storage):
         value, *shape = inputs
         shape = tuple(int(s) for s in shape)
+        # As in Elemwise, only static length-1 axes broadcast: L_op sums over exactly those.
+        offset = len(shape) - np.ndim(value)
+        for axis, (got, static) in enumerate(zip(np.shape(value), node.inputs[0].type.shape)):
+            if offset >= 0 and got != shape[offset + axis] and got == 1 and static != 1:
+                raise InputShapeError(
+                    f"alloc: the value has length 1 on axis {axis} where the result has length "
+                    f"{shape[offset + axis]}; only axes declared broadcastable (static length 1, "
+                    f"e.g. T.addbroadcast) broadcast" + where(node.outputs[0])
+                )
         out = np.empty(shape, dtype=node.outputs[0].type.numpy_dtype)
         try:
             out[...] = value

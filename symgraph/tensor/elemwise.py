@@ -37,10 +37,14 @@ class Elemwise(Op):
         inputs = [i if i.ndim == ndim else _pad_left(i, ndim) for i in inputs]
         shape = broadcast_static_shapes([i.type.shape for i in inputs], self, inputs)
         dtype = self.scalar_op.output_dtype(*[i.type.dtype for i in inputs])
-        return Apply(self, inputs, [TensorType(dtype, shape)()])
+        # A multi-output scalar op (a Composite) gives one dtype per output; all share the shape.
+        dtypes = dtype if self.scalar_op.nout > 1 else (dtype,)
+        return Apply(self, inputs, [TensorType(d, shape)() for d in dtypes])
 
     def perform(self, node, inputs, output_storage):
         # Floating-point warnings are silenced once per call by the backend.
+        if len(node.outputs) > 1:
+            return self._perform_multi(node, inputs, output_storage)
         out = np.asarray(self.scalar_op.impl(*inputs))
         dtype = node.outputs[0].type.numpy_dtype
         if out.dtype != dtype:
@@ -53,6 +57,16 @@ class Elemwise(Op):
                     break
         output_storage[0][0] = out
 
+    def _perform_multi(self, node, inputs, output_storage):
+        for cell, value, var in zip(output_storage, self.scalar_op.impl(*inputs), node.outputs):
+            value = np.asarray(value)
+            if value.dtype != var.type.numpy_dtype:
+                value = value.astype(var.type.numpy_dtype)
+            cell[0] = value
+        shp = output_storage[0][0].shape
+        if any(v.shape != shp for v in inputs):
+            _check_runtime_broadcast(node, inputs, shp)
+
     def infer_shape(self, fgraph, node, input_shapes):
         from .basic import constant
 
@@ -64,12 +78,15 @@ class Elemwise(Op):
                     dim = shp[axis]
                     break
             out.append(constant(1, dtype="int64") if dim is None else dim)
-        return [tuple(out)]
+        return [tuple(out)] * len(node.outputs)
 
     def L_op(self, inputs, outputs, output_grads):
         from . import math as tm
         from .reduction import sum as tsum
 
+        if hasattr(self.scalar_op, "expanded_L_op"):
+            # A Composite is differentiated through its unfused graph.
+            return self.scalar_op.expanded_L_op(inputs, outputs, output_grads)
         (z,) = outputs
         (gz,) = output_grads
         if z.dtype in DISCRETE_DTYPES or not self.scalar_op.is_differentiable:
@@ -90,9 +107,17 @@ class Elemwise(Op):
     def R_op(self, inputs, eval_points):
         from . import math as tm
 
+        if hasattr(self.scalar_op, "expanded_R_op"):
+            return self.scalar_op.expanded_R_op(inputs, eval_points)
         z = self(*inputs)
         if z.dtype in DISCRETE_DTYPES:
             return [tm.zeros_like(z)]
+        if not self.scalar_op.is_differentiable:
+            from ..errors import GradientError
+
+            raise GradientError(f"{self} has no derivative, so no R_op" + where(z))
+        # Forward mode: each scalar grad is gz * dz/dx_i elementwise, so with gz = ev_i it
+        # is the tangent contributed by input i.
         total = None
         for i, ev in enumerate(eval_points):
             if ev is None or inputs[i].dtype in DISCRETE_DTYPES:
@@ -100,8 +125,17 @@ class Elemwise(Op):
             term = self.scalar_op.grad(inputs, [z], tm.as_tensor_variable(ev))[i]
             total = term if total is None else total + term
         if total is None:
-            return [None]
-        return [tm.cast(total, z.dtype) if total.dtype != z.dtype else total]
+            # Reached only through integer or bool inputs: connected, with a zero derivative.
+            return [None] if all(ev is None for ev in eval_points) else [tm.zeros_like(z)]
+        if total.dtype != z.dtype:
+            total = tm.cast(total, z.dtype)
+        if any(t == 1 and s != 1 for t, s in zip(total.type.shape, z.type.shape)):
+            # A tangent only of broadcast inputs (row + matrix, d/d row) has their shape.
+            from .basic import alloc
+            from .shape import shape_tuple
+
+            total = alloc(total, *shape_tuple(z))
+        return [total]
 
 
 def _pad_left(x, ndim):

@@ -29,9 +29,9 @@ def normalize_axis(axis, ndim, op="reduction"):
     axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
     out = []
     for a in axes:
-        if not isinstance(a, numbers.Integral) or not -ndim <= a < max(ndim, 1):
+        if not isinstance(a, numbers.Integral) or not -ndim <= a < (ndim or 1):
             raise GraphTypeError(f"{op}: axis {a!r} is out of range for an input of ndim {ndim}")
-        out.append(int(a) % max(ndim, 1))
+        out.append(int(a) % (ndim or 1))
     if len(set(out)) != len(out):
         raise GraphTypeError(f"{op}: repeated axis in {axis!r}")
     return tuple(sorted(out))
@@ -70,7 +70,7 @@ class CAReduce(Op):
     def perform(self, node, inputs, output_storage):
         (x,) = inputs
         dtype = node.outputs[0].type.numpy_dtype
-        if self.label in ("max", "min") and any(x.shape[a] == 0 for a in self.axis):
+        if self.label in ("max", "min") and 0 in [x.shape[a] for a in self.axis]:
             raise InputShapeError(
                 f"{self}: cannot take the {self.label} over an empty axis (shape {x.shape})"
                 + where(node.outputs[0])
@@ -105,35 +105,40 @@ class CAReduce(Op):
         gz = self._expand(gz, x)
         if self.label == "sum":
             return [alloc(tm.cast(gz, x.dtype), *shape_tuple(x))]
+        return [gz * self._partials(x, z)]
+
+    def _partials(self, x, z):
+        """d z / d x_i for max, min and prod: each output depends only on its own slice."""
+        from . import math as tm
+
         ze = self._expand(z, x)
         if self.label in ("max", "min"):
             # Ties share the gradient, as for maximum/minimum.
             mask = tm.cast(tm.eq(x, ze), x.dtype)
-            count = sum(mask, axis=self.axis, keepdims=True)
-            return [gz * mask / count]
-        # prod: d/dx_i = prod of the others, which is also right with zeros.
+            return mask / sum(mask, axis=self.axis, keepdims=True)
+        # prod: d/dx_i is the product of the others, also where entries are zero.  z / x_i
+        # is that product for a nonzero x_i (zero when another entry is), and its own
+        # derivative is right too, so the Hessian stays exact with one zero.
         is_zero = tm.eq(x, 0)
         nzeros = sum(tm.cast(is_zero, "int64"), axis=self.axis, keepdims=True)
-        prod_nonzero = prod(tm.switch(is_zero, tm.ones_like(x), x), axis=self.axis, keepdims=True)
-        safe_x = tm.switch(is_zero, tm.ones_like(x), x)
-        grad = tm.switch(
-            tm.eq(nzeros, 0), ze / safe_x,
-            tm.switch(tm.eq(nzeros, 1) & is_zero, prod_nonzero, tm.zeros_like(x)),
-        )
-        return [gz * grad]
+        safe_x = tm.switch(is_zero, 1, x)
+        prod_nonzero = prod(safe_x, axis=self.axis, keepdims=True)
+        at_zero = tm.switch(tm.eq(nzeros, 1), prod_nonzero, 0)
+        return tm.switch(is_zero, at_zero, ze / safe_x)
 
     def R_op(self, inputs, eval_points):
-        (x,) = inputs
-        (ev,) = eval_points
-        if ev is None:
-            return [None]
-        if self.label == "sum":
-            return [self(ev)]
-        z = self(x)
         from . import math as tm
 
-        (dz_dx,) = self.L_op(inputs, [z], [tm.ones_like(z)])
-        return [sum(dz_dx * ev, axis=self.axis)]
+        (x,) = inputs
+        (ev,) = eval_points
+        if ev is None or self.label in ("all", "any"):
+            return [None]
+        if x.dtype in DISCRETE_DTYPES:
+            return [tm.zeros_like(self(x))]
+        if self.label == "sum":
+            return [self(ev)]
+        # Forward mode: the tangent of each output is its slice's partials dotted with ev.
+        return [sum(self._partials(x, self(x)) * ev, axis=self.axis)]
 
 
 def _floatx():
@@ -241,6 +246,9 @@ def logsumexp(x, axis=None, keepdims=False):
 
     x = as_tensor_variable(x)
     axes = normalize_axis(axis, x.ndim, "logsumexp")
+    if x.dtype in DISCRETE_DTYPES:
+        # x - max(x) would wrap around in a narrow int (and bools cannot be subtracted).
+        x = tm.cast(x, "float64")
     m = max(x, axis=axes, keepdims=True)
     # An all -inf (or inf) slice would give inf - inf = NaN; shift by 0 there.
     m = zero_grad(tm.switch(tm.isinf(m), tm.zeros_like(m), m))
@@ -273,7 +281,9 @@ class Argmax(Op):
     def perform(self, node, inputs, output_storage):
         (x,) = inputs
         fn = np.argmax if self.mode == "max" else np.argmin
-        if x.size == 0 or (self.axis is not None and x.shape[self.axis] == 0):
+        # Only an empty reduced axis has no arg-extremum; other empty axes give an empty result.
+        empty = x.size == 0 if self.axis is None else x.shape[self.axis] == 0
+        if empty:
             raise InputShapeError(f"{self}: empty input of shape {x.shape}" + where(node.outputs[0]))
         output_storage[0][0] = np.asarray(fn(x, axis=self.axis), dtype="int64")
 
@@ -372,7 +382,9 @@ class CumOp(Op):
             return [self(ev)]
         x = inputs[0]
         z = self(x)
-        return [z * self.__class__(self.axis, "add")(ev / (x.flatten() if self.axis is None else x))]
+        if self.axis is None:
+            x, ev = x.flatten(), ev.flatten()
+        return [z * self.__class__(self.axis, "add")(ev / x)]
 
 
 def cumsum(x, axis=None):
