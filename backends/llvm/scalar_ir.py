@@ -58,6 +58,11 @@ def supported(op, in_dtypes, out_dtype):
     return name in ARITH or name in COMPARE or name in LOGICAL or name in BITWISE or name in PREDICATES
 
 
+def scal_op(name):
+    """The ScalarOp singleton called ``name``."""
+    return scal.by_name(name)
+
+
 # ---- conversions ------------------------------------------------------------------------------
 
 def to_bool(b, v, dtype):

@@ -88,8 +88,8 @@ def build_segment(name, nodes, inputs, outputs, constants):
     b = ir.IRBuilder(entry)
     n_max = 2 * (sum(len(n.outputs) for n in nodes) + len(outputs)) + 4
     objs = b.alloca(PTR, size=n_max)
-    for k in range(n_max):
-        b.store(ir.Constant(PTR, None), b.gep(objs, [ir.Constant(I64, k)], source_etype=PTR))
+    memset = module.declare_intrinsic("llvm.memset", [PTR, I64])
+    b.call(memset, [objs, ir.Constant(ir.IntType(8), 0), ir.Constant(I64, 8 * n_max), ir.Constant(ir.IntType(1), 0)])
     node_ids = {n: k for k, n in enumerate(nodes)}
     ctx = SegmentContext(module, b, err_ptr, objs, n_max, outputs, node_ids)
     fail = fn.append_basic_block("fail")
@@ -147,10 +147,10 @@ def build_segment(name, nodes, inputs, outputs, constants):
 
 
 def _release_all(ctx, objs, n):
-    b = ctx.builder
     decref = ctx.declare("Py_DecRef", ir.VoidType(), [PTR])
-    for k in range(n):
-        b.call(decref, [b.load(b.gep(objs, [ir.Constant(I64, k)], source_etype=PTR), typ=PTR)])
+    b = ctx.builder
+    with ctx.loop(ctx.i64(ctx.n_objs), "release") as k:
+        b.call(decref, [b.load(b.gep(objs, [k], source_etype=PTR), typ=PTR)])
 
 
 def _checked_input(ctx, obj, var, k, array_type):

@@ -17,7 +17,7 @@ def _can_lower(node):
 def broadcast_shape(ctx, node, ins):
     """The output shape, checking that non-broadcastable axes agree."""
     b = ctx.builder
-    nd = node.outputs[0].ndim
+    nd = node.inputs[0].ndim  # inputs share the elementwise rank (FusedReduce's output has less)
     shape = []
     for d in range(nd):
         src = next((k for k, v in enumerate(node.inputs) if v.type.shape[d] != 1), None)
