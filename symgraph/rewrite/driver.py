@@ -35,10 +35,19 @@ def apply_rules(fgraph, table, mode=None, budget=None, reason=None):
     nodes = fgraph.toposort()
     budget = budget if budget is not None else 20 * len(nodes) + 1000
     driver = _Driver(fgraph, rules, budget)
-    for node in nodes:
-        driver.visit(node)
+    fgraph.rewrite_driver = driver
+    try:
+        for node in nodes:
+            driver.visit(node)
+    finally:
+        del fgraph.rewrite_driver
     new_outputs = [driver.final(o) for o in fgraph.outputs]
     fgraph.update_outputs(new_outputs, driver.records)
+    stats = fgraph.__dict__.setdefault("rewrite_stats", {})
+    entry = stats.setdefault(table.name, {"applied": 0, "settled": 0, "tried": 0})
+    entry["applied"] += driver.count
+    entry["settled"] += driver.settled
+    entry["tried"] += driver.tried
     return driver.count
 
 
@@ -53,6 +62,28 @@ class _Driver:
         self.records = []
         self._candidates = {}
         self.exhausted = False
+        # Work done, for tests that check rewriting scales linearly.
+        self.settled = 0
+        self.tried = 0
+        # new variable -> the variables of the original graph it stands for, so rules
+        # can count the clients of a node the driver rebuilt (``utils.clients``).
+        self.origins = {}
+
+    def _map(self, old, new):
+        if old is not new:
+            self.memo[old] = new
+            self._note(old, new)
+
+    def _note(self, old, new):
+        if old is not new:
+            self.origins.setdefault(new, set()).update(self.origins.get(old, (old,)))
+
+    def clients(self, var):
+        """The clients ``var`` stands in for in the graph as it was when the pass began."""
+        found = []
+        for o in self.origins.get(var, (var,)):
+            found.extend(self.fgraph.clients.get(o, ()))
+        return found
 
     def final(self, var):
         return self.memo.get(var, var)
@@ -71,10 +102,11 @@ class _Driver:
         current = node
         if any(a is not b for a, b in zip(new_inputs, node.inputs)):
             current = node.clone_with_new_inputs(new_inputs, strict=True)
+            for old, new in zip(node.outputs, current.outputs):
+                self._note(old, new)
         results = self.settle(current)
         for old, new in zip(node.outputs, results):
-            if old is not new:
-                self.memo[old] = new
+            self._map(old, new)
         return results
 
     def settle(self, node):
@@ -82,6 +114,7 @@ class _Driver:
         while True:
             if all(o in self.done for o in node.outputs):
                 return node.outputs
+            self.settled += 1
             replacement, rule = self.try_rules(node)
             if replacement is None:
                 self.done.update(node.outputs)
@@ -93,8 +126,7 @@ class _Driver:
                 self.records.append((old, new, rule.name))
                 finals.append(new)
             for old, new in zip(node.outputs, finals):
-                if old is not new:
-                    self.memo[old] = new
+                self._map(old, new)
             if len(finals) == 1 and finals[0].owner is not None and finals[0] not in self.done:
                 node = finals[0].owner
                 continue
@@ -113,8 +145,7 @@ class _Driver:
                 current = n.clone_with_new_inputs(new_inputs, strict=True)
             outs = self.settle(current)
             for old, new in zip(n.outputs, outs):
-                if old is not new:
-                    self.memo[old] = new
+                self._map(old, new)
         return self.final(var)
 
     def _refers_to(self, result, node):
@@ -127,15 +158,21 @@ class _Driver:
     def try_rules(self, node):
         if self.exhausted:
             return None, None
+        # One override for all the rules: every node they (or _fit_type) build carries
+        # the source of the node they replace.
+        with source_override(node.source):
+            return self._first_rewrite(node)
+
+    def _first_rewrite(self, node):
         for rule in self.candidates(node.op):
-            with source_override(node.source):
-                try:
-                    result = rule.apply(node, self.fgraph)
-                except SymgraphError:
-                    raise
-                except Exception as e:
-                    raise RewriteError(f"rewrite rule {rule.name} ({rule.location}) failed on {node}: "
-                                       f"{type(e).__name__}: {e}") from e
+            self.tried += 1
+            try:
+                result = rule.apply(node, self.fgraph)
+            except SymgraphError:
+                raise
+            except Exception as e:
+                raise RewriteError(f"rewrite rule {rule.name} ({rule.location}) failed on {node}: "
+                                   f"{type(e).__name__}: {e}") from e
             if result is None:
                 continue
             if len(result) != len(node.outputs):
@@ -150,7 +187,7 @@ class _Driver:
             if self.count >= self.budget:
                 self.exhausted = True
                 warnings.warn(f"rewrite budget of {self.budget} exhausted; the graph is left "
-                              "partly rewritten", RewriteBudgetExceeded, stacklevel=4)
+                              "partly rewritten", RewriteBudgetExceeded, stacklevel=5)
                 return None, None
             return result, rule
         return None, None
@@ -184,11 +221,8 @@ def _fit_type(old, new, rule):
     if getattr(old_t, "dtype", None) != getattr(new_t, "dtype", None) or old_t.ndim != new_t.ndim:
         raise RewriteError(f"rule {rule.name} ({rule.location}) replaced {old} of type {old_t} "
                            f"with {new} of type {new_t}")
-    if isinstance(new, Constant):
-        from ..tensor.variable import constant
-
-        if all(o is None or o == n for o, n in zip(old_t.shape, new.data.shape)):
-            return old_t.make_constant(new.data)
+    if isinstance(new, Constant) and all(o is None or o == n for o, n in zip(old_t.shape, new.data.shape)):
+        return old_t.make_constant(new.data)
     from ..tensor.shape import specify_shape
 
     if all(o is None or n is None or o == n for o, n in zip(old_t.shape, new_t.shape)):

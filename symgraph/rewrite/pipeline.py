@@ -1,39 +1,42 @@
 """The compile pipeline: every pass applied to a compiled graph, in order, on one screen.
 
-Each entry is ``(name, pass)``; a pass takes ``(fgraph, mode)``.  Rule tables
-run to a fixed point through the equilibrium driver; merging and constant
-folding run between them.  ``Mode(excluding=[...])`` skips a pass or a rule by
-name or tag.
+Each entry is ``(name, pass)``; a pass takes ``(fgraph, mode)``.  A rule pass
+applies one or more tables together (``canonicalize`` with the ``subtensor``
+rules, ``specialize`` with the ``blas`` rules) to a fixed point through the
+equilibrium driver; merging runs first and last, constant folding is a
+canonicalize rule.  ``Mode(excluding=[...])`` skips a pass, a table (its name
+is a tag of each of its rules) or a single rule, by name.
 """
 
 from .canonicalize import canonicalize
 from .driver import apply_rules
 from .merge import merge_pass
+from .rules import RuleTable
 
 
-def _table(table):
+def _rules(name, *tables):
+    """A pass applying the rules of ``tables`` (by name) together, to one fixed point."""
+
     def run(fgraph, mode):
-        return apply_rules(fgraph, table, mode)
+        found = _tables()
+        combined = RuleTable(name)
+        combined.rules = [rule for t in tables for rule in found[t]]
+        return apply_rules(fgraph, combined, mode)
 
-    run.__name__ = table.name
+    run.__name__ = name
     return run
 
 
 def _tables():
-    # Imported here: each table module registers its rules on import.
+    # Imported on first use: each table module registers its rules on import, and some
+    # import Ops whose modules import the rewriter.
+    from . import nnet_rules  # noqa: F401  (softmax / cross-entropy rules on stabilize)
+    from .blas_rules import blas
     from .specialize import specialize
     from .stabilize import stabilize
+    from .subtensor_rules import subtensor
 
-    return stabilize, specialize
-
-
-def _lazy(name):
-    def run(fgraph, mode):
-        table = {t.name: t for t in _tables()}[name]
-        return apply_rules(fgraph, table, mode)
-
-    run.__name__ = name
-    return run
+    return {t.name: t for t in (canonicalize, subtensor, stabilize, specialize, blas)}
 
 
 def _fusion(fgraph, mode):
@@ -45,14 +48,14 @@ def _fusion(fgraph, mode):
 PIPELINE = {
     "FAST_COMPILE": [
         ("merge", merge_pass),
-        ("canonicalize", _table(canonicalize)),
+        ("canonicalize", _rules("canonicalize", "canonicalize", "subtensor")),
     ],
     "FAST_RUN": [
         ("merge", merge_pass),
-        ("canonicalize", _table(canonicalize)),
-        ("stabilize", _lazy("stabilize")),
-        ("specialize", _lazy("specialize")),
-        ("canonicalize_again", _table(canonicalize)),
+        ("canonicalize", _rules("canonicalize", "canonicalize", "subtensor")),
+        ("stabilize", _rules("stabilize", "stabilize")),
+        ("specialize", _rules("specialize", "specialize", "blas")),
+        ("canonicalize_again", _rules("canonicalize", "canonicalize", "subtensor")),
         ("fusion", _fusion),
         ("merge_final", merge_pass),
     ],

@@ -1,10 +1,24 @@
-"""stabilize: rewrite formulas that overflow or lose precision into stable equivalents."""
+"""stabilize: rewrite formulas that overflow or lose precision into stable equivalents.
+
+log1p/expm1, softplus forms of log(sigmoid), logsumexp, log-softmax written as
+``log(exp(z) / s)``, and the cancellation that keeps its gradient finite.  Each
+rule gives the same value where the naive formula is accurate (the tests check
+it with sympy) and a finite, right one where it over- or underflows.
+"""
 
 from ..scalar import ops as scal
+from ..tensor.elemwise import DimShuffle, elemwise_op
 from ..tensor.reduction import CAReduce
 from .pattern import Pat
 from .rules import RuleTable
-from .utils import broadcast_like, elemwise_of, is_constant_equal
+from .utils import (
+    broadcast_like,
+    cancelled_product,
+    clients,
+    elemwise_of,
+    is_constant_equal,
+    known_positive,
+)
 
 stabilize = RuleTable("stabilize")
 register = stabilize.register
@@ -69,7 +83,7 @@ def one_minus_sigmoid(node, x, fgraph):
     from ..tensor.math import neg, sigmoid
 
     # Leave it for log_one_minus_sigmoid when a log consumes it.
-    for client, _ in fgraph.clients.get(node.outputs[0], ()):
+    for client, _ in clients(fgraph, node.outputs[0]):
         if client != "output" and elemwise_of(client.outputs[0], scal.log):
             return None
     return broadcast_like(sigmoid(neg(x)), node.outputs[0])
@@ -80,9 +94,23 @@ def logsumexp_from_log_sum_exp(node, x, s):
     from ..tensor.reduction import logsumexp
 
     op = s.owner.op
-    if op.scalar_op != scal.add:
+    if op.scalar_op != scal.add or _shifted_by_max(x, op.axis):
         return None
     return logsumexp(x, axis=op.axis)
+
+
+def _shifted_by_max(x, axes):
+    """Whether ``x`` is ``y - max(y, axes)``: exp(x) is then at most 1 and cannot overflow."""
+    if not elemwise_of(x, scal.sub):
+        return False
+    y, m = x.owner.inputs
+    while m.owner is not None and isinstance(m.owner.op, DimShuffle):
+        m = m.owner.inputs[0]
+    while m.owner is not None and type(m.owner.op).__name__ in ("ZeroGrad", "DisconnectedGrad"):
+        m = m.owner.inputs[0]
+    node = m.owner
+    return (node is not None and isinstance(node.op, CAReduce) and node.op.label == "max"
+            and node.inputs[0] is y and set(axes) <= set(node.op.axis))
 
 
 @register(Pat(scal.sqrt, Pat(scal.sqr, Pat(name="x"))), name="sqrt_of_square")
@@ -103,3 +131,41 @@ def sqrt_of_pow2(node, x):
 @register(Pat(scal.log, Pat(scal.exp, Pat(name="x"))), name="log_of_exp")
 def log_of_exp(node, x):
     return x
+
+
+@register(Pat(scal.log, Pat(scal.true_div, Pat(scal.exp, Pat(name="z")), Pat(name="s"))),
+          name="log_softmax_from_log_div")
+def log_softmax_from_log_div(node, z, s, fgraph):
+    # log(exp(z) / s) = z - log(s): log(softmax) without the 0 an underflowed exp gives.
+    from ..tensor.math import log
+
+    return broadcast_like(z - _log_through_broadcast(s, log), node.outputs[0], fgraph)
+
+
+def _log_through_broadcast(s, log):
+    """``log(s)``, taken before a DimShuffle that only adds axes, so log(sum(exp)) is seen."""
+    node = s.owner
+    if node is not None and isinstance(node.op, DimShuffle) and not node.op.drop \
+            and node.op.shuffle == tuple(sorted(node.op.shuffle)):
+        return log(node.inputs[0]).dimshuffle(*node.op.new_order)
+    return log(s)
+
+
+@register(Pat(scal.mul), name="distribute_mul_into_cancelling_sum")
+def distribute_mul_into_cancelling_sum(node, fgraph):
+    # (a / e + b) * e -> a + b * e for e never 0 by construction: the gradient of
+    # log(softmax) has this form, and a / e is inf where e underflowed.
+    out = node.outputs[0]
+    for k, total in enumerate(node.inputs):
+        if not elemwise_of(total, scal.add) or total.dtype != out.dtype:
+            continue
+        others = node.inputs[:k] + node.inputs[k + 1:]
+        if not any(known_positive(f) for f in others):
+            continue
+        terms = [elemwise_op(scal.mul)(t, *others) for t in total.owner.inputs]
+        simplified = [cancelled_product(t, fgraph) for t in terms]
+        if all(t is None for t in simplified):
+            continue
+        new_terms = [t if s is None else s for t, s in zip(terms, simplified)]
+        return broadcast_like(elemwise_op(scal.add)(*new_terms), out, fgraph)
+    return None

@@ -44,9 +44,23 @@ def elemwise_of(var, scalar_op):
     return node is not None and isinstance(node.op, Elemwise) and node.op.scalar_op == scalar_op
 
 
+def clients(fgraph, var):
+    """``(node, input index)`` pairs (or ``("output", i)``) using ``var`` in ``fgraph``.
+
+    During a rewrite pass the driver has rebuilt nodes whose inputs changed;
+    such a variable answers with the clients of the variables it replaced.
+    """
+    if fgraph is None:
+        return []
+    driver = getattr(fgraph, "rewrite_driver", None)
+    if driver is not None:
+        return driver.clients(var)
+    return list(fgraph.clients.get(var, ()))
+
+
 def n_clients(fgraph, var):
     """How many nodes use ``var`` in ``fgraph`` (1 for a variable a rewrite just made)."""
-    return len(fgraph.clients.get(var, ())) if fgraph is not None and var in fgraph.clients else 1
+    return len(clients(fgraph, var)) or 1
 
 
 def shape_of(fgraph, var):

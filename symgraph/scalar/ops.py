@@ -11,6 +11,7 @@ import math
 import numpy as np
 import scipy.special
 
+from ..errors import GraphTypeError
 from ..graph.basic import Apply
 from ..graph.op import Op
 from .type import ScalarType
@@ -29,6 +30,27 @@ def _resolve_dtype(ufunc, dtypes):
             name = "float32"
         _FLOAT_OUT[key] = name
     return _FLOAT_OUT[key]
+
+
+_WIDEN = {}
+
+
+def _widened(fn, args):
+    """``args``, with bools and small ints as float32 where ``fn`` would compute in float16.
+
+    NumPy computes e.g. ``exp`` of int8 in float16; the output dtype here is
+    float32, which the result would only pretend to have.
+    """
+    key = (fn, tuple(np.asarray(a).dtype for a in args))
+    widen = _WIDEN.get(key)
+    if widen is None:
+        with np.errstate(all="ignore"):
+            out = fn(*[np.ones(1, dtype=d) for d in key[1]])
+        widen = _WIDEN[key] = (np.asarray(out).dtype == np.float16
+                               and not any(d == np.float16 for d in key[1]))
+    if not widen:
+        return args
+    return [np.asarray(a, dtype="float32") if np.asarray(a).dtype.kind in "biu" else a for a in args]
 
 
 def _T():
@@ -50,10 +72,15 @@ class ScalarOp(Op):
     def output_dtype(self, *dtypes):
         if self.out_dtype is not None:
             return self.out_dtype
-        return _resolve_dtype(self.impl, tuple(dtypes))
+        try:
+            return _resolve_dtype(self.impl, tuple(dtypes))
+        except TypeError as e:
+            raise GraphTypeError(
+                f"{self} is not defined for inputs of dtype {', '.join(dtypes)} (as in NumPy: {e})"
+            ) from None
 
     def impl(self, *args):
-        return self.ufunc(*args)
+        return self.ufunc(*_widened(self.ufunc, args))
 
     def make_node(self, *inputs):
         out = ScalarType(self.output_dtype(*[i.type.dtype for i in inputs]))
