@@ -337,10 +337,16 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise"):
 def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
     """Jacobian of a vector ``expression``: shape ``expression.shape + wrt.shape``.
 
-    One gradient graph is built per output element, so the length of
-    ``expression`` must be known statically (``T.specify_shape`` gives it).
+    Row ``i`` is the vector-Jacobian product with the ``i``-th unit vector,
+    computed by one gradient graph inside a scan over the rows (the forward
+    computation is hoisted out of the loop), so the length of ``expression``
+    may be symbolic.
     """
-    from .tensor.basic import stack
+    from .scan import scan
+    from .tensor.creation import arange
+    from .tensor.math import zeros_like
+    from .tensor.shape import shape_i
+    from .tensor.subtensor import set_subtensor
 
     single = not isinstance(wrt, (list, tuple))
     wrt_list = [wrt] if single else list(wrt)
@@ -349,42 +355,26 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise
                   disconnected_inputs=disconnected_inputs)
         return gs[0] if single else gs
     if expression.ndim != 1:
-        raise GradientError(f"jacobian: expression must be a scalar or a vector, got {expression.type}")
-    n = expression.type.shape[0]
-    if n is None:
-        raise GradientError(
-            f"jacobian: the length of {expression} is not known statically, and a Jacobian "
-            "of symbolic length needs a loop (scan), which jacobian does not build yet; "
-            "use T.specify_shape(expression, (n,))" + where(expression)
-        )
-    # Row i is the vector-Jacobian product with the i-th unit vector: no indexing
-    # op, and every row shares the forward graph.
-    from .tensor.variable import constant
+        raise GradientError(f"jacobian: expression must be a scalar or a vector, got {expression.type}"
+                            + where(expression))
 
-    eye = np.eye(n, dtype=expression.dtype)
-    rows = [grad(None, wrt_list, consider_constant=consider_constant,
-                 disconnected_inputs=disconnected_inputs,
-                 known_grads={expression: constant(eye[i])}) for i in range(n)]
-    out = [stack([r[k] for r in rows]) for k in range(len(wrt_list))]
-    return out[0] if single else out
+    def row(i):
+        unit = set_subtensor(zeros_like(expression)[i], 1)
+        return grad(None, wrt_list, consider_constant=consider_constant,
+                    disconnected_inputs=disconnected_inputs, known_grads={expression: unit})
+
+    rows, _ = scan(row, sequences=[arange(shape_i(expression, 0))], return_list=True, name="jacobian")
+    return rows[0] if single else rows
 
 
 def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
-    """Hessian of the scalar ``cost`` w.r.t. each vector in ``wrt``."""
+    """Hessian of the scalar ``cost`` w.r.t. each vector in ``wrt`` (a scan over gradient rows)."""
     single = not isinstance(wrt, (list, tuple))
     wrt_list = [wrt] if single else list(wrt)
     out = []
     for w in wrt_list:
         if w.ndim != 1:
-            raise GradientError(f"hessian: wrt must be vectors, got {w} of type {w.type}")
-        if w.type.shape[0] is None:
-            raise GradientError(
-                f"hessian: the length of {w} is not known statically, and a Hessian of symbolic "
-                f"size needs a loop (scan), which hessian does not build yet; give it one with "
-                f"T.specify_shape(w, (n,)) or T.vector(shape=(n,)), or use "
-                f"hessian_vector_product" + where(w)
-            )
-        # grad gives g the static length of w, so jacobian can unroll over it.
+            raise GradientError(f"hessian: wrt must be vectors, got {w} of type {w.type}" + where(w))
         g = grad(cost, w, consider_constant=consider_constant, disconnected_inputs=disconnected_inputs)
         out.append(jacobian(g, w, consider_constant=consider_constant,
                             disconnected_inputs=disconnected_inputs))

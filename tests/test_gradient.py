@@ -459,13 +459,21 @@ def test_jacobian_of_a_scalar_is_its_gradient():
     np.testing.assert_allclose(jacobian((x ** 2).sum(), x).eval({x: XV}), 2 * XV)
 
 
-def test_jacobian_of_a_symbolic_length_vector_asks_for_a_static_length():
+def test_jacobian_of_a_symbolic_length_vector_is_one_scan_over_rows():
+    from symgraph.scan import Scan
+
     x = T.dvector("x")
-    y = T.exp(x)
-    with pytest.raises(GradientError) as err:
-        jacobian(y, x)
-    msg = str(err.value)
-    assert "specify_shape" in msg and "test_gradient.py" in msg
+    y = T.exp(x) * x.sum()
+    jac = jacobian(y, x)
+    scans = [n for n in sg.graph.toposort([jac]) if isinstance(n.op, Scan)]
+    assert len(scans) == 1
+    xv = np.array([0.1, 0.2, 0.3, 0.4])
+    expected = np.diag(np.exp(xv) * xv.sum()) + np.exp(xv)[:, None]
+    np.testing.assert_allclose(jac.eval({x: xv}), expected)
+    h = sg.gradient.hessian((x ** 3).sum() * x.sum(), x)
+    xs = xv.sum()
+    expected_h = np.diag(6 * xv * xs) + 3 * xv[:, None] ** 2 + 3 * xv[None, :] ** 2
+    np.testing.assert_allclose(h.eval({x: xv}), expected_h)
 
 
 def test_jacobian_of_a_matrix_is_refused():

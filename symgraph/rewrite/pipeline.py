@@ -39,6 +39,12 @@ def _tables():
     return {t.name: t for t in (canonicalize, subtensor, stabilize, specialize, blas)}
 
 
+def _scan_memory(fgraph, mode):
+    from .scan_memory import scan_save_memory
+
+    return scan_save_memory(fgraph, mode)
+
+
 def _fusion(fgraph, mode):
     from .fusion import fuse_elemwise
 
@@ -56,6 +62,7 @@ PIPELINE = {
         ("stabilize", _rules("stabilize", "stabilize")),
         ("specialize", _rules("specialize", "specialize", "blas")),
         ("canonicalize_again", _rules("canonicalize", "canonicalize", "subtensor")),
+        ("scan_save_memory", _scan_memory),
         ("fusion", _fusion),
         ("merge_final", merge_pass),
     ],

@@ -222,3 +222,19 @@ def test_scan_graphs_pickle():
     out, _ = sg.scan(lambda v, acc: acc + v, sequences=x, outputs_info=T.constant(0.0))
     f = pickle.loads(pickle.dumps(sg.function([x], out)))
     np.testing.assert_allclose(f(np.ones(3)), [1, 2, 3])
+
+
+def test_only_the_final_state_is_stored_when_only_the_last_row_is_used():
+    x = T.dmatrix("x")
+    hs, _ = sg.scan(lambda xt, h: T.tanh(h + xt), sequences=x, outputs_info=T.constant(np.zeros(3)))
+    f = sg.function([x], hs[-1])
+    (node,) = _scan_nodes(f)
+    assert node.op.keep_history == (False,)
+    data = RNG.standard_normal((5, 3))
+    h = np.zeros(3)
+    for row in data:
+        h = np.tanh(h + row)
+    np.testing.assert_allclose(f(data), h)
+    g = sg.function([x], [hs[-1], hs.sum()])
+    (node,) = _scan_nodes(g)
+    assert node.op.keep_history == (True,)
