@@ -13,18 +13,20 @@ _CHOICES = {
     "floatX": ("float64", "float32"),
     "device": ("cpu", "cuda"),
     "mode": ("FAST_RUN", "FAST_COMPILE"),
+    "backend": ("auto", "llvm", "numpy", "cuda"),
 }
 
 
 class Config:
-    """Attributes: floatX, device, mode, compiledir, backend."""
+    """Attributes: floatX, device, mode, compiledir, backend ('auto' picks llvm on the CPU)."""
 
     def __init__(self, flags=""):
         object.__setattr__(self, "_values", {})
         self.floatX = "float64"
         self.device = "cpu"
         self.mode = "FAST_RUN"
-        self.backend = "numpy"
+        # "auto": the llvm backend where llvmlite works, else numpy.
+        self.backend = "auto"
         self.compiledir = os.path.join(
             os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "symgraph"
         )

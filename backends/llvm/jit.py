@@ -60,6 +60,21 @@ def numpy_api_table():
     return get_pointer(capsule, get_name(capsule))
 
 
+def blas_addresses():
+    """``{name: address}`` of the Fortran-convention BLAS routines SciPy exports (lowering/blas.py)."""
+    from scipy.linalg import cython_blas
+
+    get_name = ctypes.pythonapi.PyCapsule_GetName
+    get_name.restype = ctypes.c_char_p
+    get_name.argtypes = [ctypes.py_object]
+    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+    get_pointer.restype = ctypes.c_void_p
+    get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    capsules = cython_blas.__pyx_capi__
+    names = [p + r for p in "sd" for r in ("gemm", "gemv", "ger", "dot")]
+    return {n: get_pointer(capsules[n], get_name(capsules[n])) for n in names}
+
+
 # Indices into PyArray_API (numpy/__multiarray_api.h; stable across NumPy 1.x and 2.x).
 PYARRAY_TYPE_INDEX = 2
 PYARRAY_NEW_INDEX = 93
@@ -78,6 +93,8 @@ def _bind_symbols():
                  "atanhf", "erf", "erff", "erfc", "erfcf", "pow", "powf", "atan2", "atan2f", "exp2",
                  "exp2f", "log2", "log2f", "log10", "log10f", "fmod", "fmodf"):
         llvm.add_symbol(name, ctypes.cast(getattr(libm, name), ctypes.c_void_p).value)
+    for name, address in blas_addresses().items():
+        llvm.add_symbol(f"symgraph_blas_{name}", address)
 
 
 def optimize(module):
@@ -90,17 +107,28 @@ def optimize(module):
 
 
 def compile_ir(ir_text, names):
-    """Compile IR text and return ``{name: address}`` for the functions asked for."""
+    """Compile IR text and return ``{name: address}`` for the functions asked for.
+
+    Object code is looked up in the disk cache first (keyed by the IR, the
+    target and the toolchain versions); a miss runs LLVM and stores the result.
+    """
+    from .cache import object_cache
+
+    cache = object_cache()
+    key = cache.key(ir_text, target_description())
+    obj = cache.load(key)
     with _lock:
         s = _init()
-        module = llvm.parse_assembly(ir_text)
-        module.verify()
-        module.triple = llvm.get_process_triple()
-        module.data_layout = str(s["tm"].target_data)
-        optimize(module)
-        s["engine"].add_module(module)
+        if obj is None:
+            module = llvm.parse_assembly(ir_text)
+            module.verify()
+            module.triple = llvm.get_process_triple()
+            module.data_layout = str(s["tm"].target_data)
+            optimize(module)
+            obj = s["tm"].emit_object(module)
+            cache.store(key, obj)
+        s["engine"].add_object_file(llvm.ObjectFileRef.from_data(obj))
         s["engine"].finalize_object()
-        s["modules"].append(module)
         return {n: s["engine"].get_function_address(n) for n in names}
 
 

@@ -173,6 +173,14 @@ class NativeSegment:
         code, node_id = self.err[0], self.err[1]
         node = self.nodes[node_id] if 0 <= node_id < len(self.nodes) else None
         here = where(node.outputs[0]) if node is not None else ""
+        # A lowering may say what its details mean: ``lower.broadcast_error(node, details)``,
+        # ``lower.index_error``, ``lower.shape_error`` give the message, or None for the default.
+        hook = {ERR_BROADCAST: "broadcast_error", ERR_INDEX: "index_error", ERR_SHAPE: "shape_error"}.get(code)
+        describe = getattr(find(node), hook, None) if node is not None and hook else None
+        message = describe(node, list(self.err[2:8])) if describe is not None else None
+        if message is not None:
+            base = IndexError if code == ERR_INDEX else ValueError
+            raise (InputShapeError if base is ValueError else runtime_error_class(base))(message + here)
         if code == ERR_BROADCAST:
             k, axis, got, want = self.err[2], self.err[3], self.err[4], self.err[5]
             var = node.inputs[k]
@@ -203,22 +211,20 @@ class NativeSegment:
         def direct(fgraph):
             # The whole graph is this segment: map fgraph outputs to segment outputs.
             index = [self.outputs.index(o) if o in self.outputs else None for o in fgraph.outputs]
-            positions = [self.inputs.index(v) if v in self.inputs else None for v in fgraph.inputs]
-            identity = positions == list(range(len(self.inputs))) and len(fgraph.inputs) == len(self.inputs)
+            seg_pos = [fgraph.inputs.index(v) for v in self.inputs]
+            identity = seg_pos == list(range(len(fgraph.inputs)))
             entry, err_addr, const_addr = self.entry, self.err_addr, self.const_addr
             n_out = len(self.outputs)
-            simple = all(i is not None for i in index) and index == list(range(n_out))
+            simple = index == list(range(n_out))
 
             def run(values):
-                if not identity:
-                    values = [values[p] for p in range(len(values)) if p < len(positions) and positions[p] is not None]
-                    values = _reorder(values, fgraph.inputs, self.inputs)
+                seg_values = values if identity else [values[p] for p in seg_pos]
                 outs = [None] * n_out
-                if entry(values, outs, err_addr, const_addr) != 0:
-                    outs = self.call(values)
+                if entry(seg_values, outs, err_addr, const_addr) != 0:
+                    outs = self.call(seg_values)
                 if simple:
                     return outs
-                return [outs[i] if i is not None else _constant_output(fgraph, k)
+                return [outs[i] if i is not None else _passthrough(fgraph, k, values)
                         for k, i in enumerate(index)]
 
             return run
@@ -227,13 +233,12 @@ class NativeSegment:
         return run
 
 
-def _reorder(values, fg_inputs, seg_inputs):
-    by_var = dict(zip([v for v in fg_inputs if v in seg_inputs], values))
-    return [by_var[v] for v in seg_inputs]
-
-
-def _constant_output(fgraph, k):
-    return np.array(fgraph.outputs[k].data, copy=True)
+def _passthrough(fgraph, k, values):
+    """An output no node computes: a constant or an input, copied so the caller owns it."""
+    var = fgraph.outputs[k]
+    if isinstance(var, Constant):
+        return np.array(var.data, copy=True)
+    return np.array(values[fgraph.inputs.index(var)], copy=True)
 
 
 def lowered_ops():

@@ -30,6 +30,8 @@ class Mode:
             return self.backend
         if config.device == "cuda":
             return "cuda"
+        if config.backend == "auto":
+            return default_cpu_backend()
         return config.backend
 
     def including_(self, *tags):
@@ -47,6 +49,19 @@ class Mode:
     def __repr__(self):
         return (f"Mode({self.optimizer!r}, backend={self.backend_name!r}, including={self.including}, "
                 f"excluding={self.excluding})")
+
+
+_default = []
+
+
+def default_cpu_backend():
+    """'llvm' where its availability check passes (cached), else 'numpy'."""
+    if not _default:
+        from .backend import backend_status
+
+        ok = {name: avail for name, avail, _ in backend_status()}
+        _default.append("llvm" if ok.get("llvm") else "numpy")
+    return _default[0]
 
 
 def get_mode(mode):

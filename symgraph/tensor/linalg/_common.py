@@ -84,8 +84,10 @@ def run_lapack(op, node, fn, *args, why="the matrix is singular", **kwargs):
     try:
         return fn(*args, **kwargs)
     except np.linalg.LinAlgError as e:
-        shape = " x ".join(str(a.shape) for a in args if isinstance(a, np.ndarray))
-        raise LinAlgError(f"{op}: {why} (input of shape {shape}; LAPACK says: {e})"
+        shapes = [str(a.shape) for a in args if isinstance(a, np.ndarray)]
+        inputs = f"input of shape {shapes[0]}" if len(shapes) == 1 else \
+            f"inputs of shapes {' and '.join(shapes)}"
+        raise LinAlgError(f"{op}: {why} ({inputs}; LAPACK says: {e})"
                           + where(node.outputs[0])) from None
 
 

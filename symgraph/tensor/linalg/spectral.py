@@ -4,7 +4,9 @@ Derivatives follow the classical perturbation results (Magnus 1985; Townsend
 2016 for the SVD, written as JAX writes its forward rule).  They hold where the
 factorisation is smooth:
 
-* eigenvalues: everywhere (an eigenvalue's gradient is ``v v^T``);
+* eigenvalues: where they are distinct (an eigenvalue's gradient is
+  ``v v^T``); at a repeated one the result stays finite, one of the one-sided
+  derivatives, chosen by LAPACK's eigenvectors;
 * eigenvectors: only for distinct eigenvalues; the gradient divides by
   ``w_j - w_i``, so a repeated eigenvalue gives inf/NaN;
 * singular values: where they are distinct from one another; singular
@@ -58,7 +60,8 @@ def eigh(a, UPLO="L"):
 def eigvalsh(a, UPLO="L"):
     """Eigenvalues (ascending) of a symmetric matrix, as ``np.linalg.eigvalsh``.
 
-    Differentiable everywhere except where eigenvalues cross.
+    Differentiable where the eigenvalues are distinct; the gradient stays
+    finite where they repeat.  Only the triangle ``UPLO`` of ``a`` is read.
     """
     return Eigvalsh(_uplo(UPLO, "eigvalsh"))(as_float(a, "eigvalsh"))
 

@@ -1,0 +1,452 @@
+"""Dot, BatchedDot, Gemm, Gemv and Ger through SciPy's BLAS, called by address.
+
+``scipy.linalg.cython_blas`` exports the Fortran BLAS (every argument by
+pointer) as capsules; ``jit.py`` binds them as ``symgraph_blas_<name>``.
+BLAS is column-major and our arrays are row-major: a row-major matrix read
+column-major is its transpose, so ``C = A @ B`` is the column-major
+``C^T = B^T A^T``.  Each matrix operand becomes (data, 'N' or 'T', leading
+dimension) from its strides, whatever its layout; only one with neither a
+unit row nor a unit column stride (``x[::2, ::2]``, reversed rows), or of
+another dtype than the result, is copied first.  Vectors pass their stride
+as BLAS's increment, negative ones included (BLAS then walks from the far end).
+
+The coefficient forms keep their Op's exact meaning, ``b * z + a * dot(x, y)``:
+the product is computed with alpha 1 and beta 0, then one pass applies ``a``
+and ``b * z`` (``z`` broadcast).  BLAS's shortcuts for alpha or beta 0 would
+drop the NaN that ``0 * inf`` gives in NumPy, and ``z`` is read once either way.
+Ger is that one pass alone: ``A + a * (x * y)`` is one read of ``A``, where
+copying ``A`` and calling ``ger`` would be two.
+
+Integer products are loops in IR, wrapping around as NumPy's do; products
+whose result is bool are not lowered.  BLAS counts with 32-bit integers: a
+length past 2**31 - 1 is a run-time error.
+"""
+
+import contextlib
+
+from llvmlite import ir
+
+from symgraph.tensor.blas import BatchedDot, Dot
+from symgraph.tensor.blas_gemm import Gemm, Gemv, Ger
+
+from .. import scalar_ir
+from ..codegen import ERR_BROADCAST, ERR_SHAPE, I1, I8, I32, I64, ITEMSIZE, PTR, ir_type
+from . import register
+from .loops import elementwise_loop, load_value, store_value
+
+BLAS_DTYPES = ("float32", "float64")
+LOOP_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+I32_MAX = 2**31 - 1
+# ERR_SHAPE details that start with this mark a length BLAS cannot count to.
+TOO_LONG = -1
+
+
+def _can_lower_product(node):
+    dtypes = [str(v.type.dtype) for v in node.inputs + node.outputs]
+    out = dtypes[-1]
+    return "float16" not in dtypes and (out in BLAS_DTYPES or out in LOOP_DTYPES)
+
+
+def _can_lower_update(node):
+    return str(node.outputs[0].type.dtype) in BLAS_DTYPES
+
+
+@register(Dot, _can_lower_product)
+def lower_dot(ctx, node, ins):
+    a, b = ins
+    bld = ctx.builder
+    dtype = str(node.outputs[0].type.dtype)
+    ctx.check(bld.icmp_signed("==", a.shape[-1], b.shape[0]), ERR_SHAPE, ctx.node_id(node),
+              *a.shape, *b.shape)
+    out = ctx.alloc(node.outputs[0], a.shape[:-1] + b.shape[1:])
+    if dtype in LOOP_DTYPES:
+        _loop_product(ctx, _as_matrix(ctx, a, 0), _as_matrix(ctx, b, 1),
+                      _as_matrix(ctx, out, 1 if a.ndim == 2 else 0))
+        return [out]
+    _check_fits(ctx, node, a.shape + b.shape)
+    if a.ndim == 1 and b.ndim == 1:
+        _vector_dot(ctx, a, b, out)
+    elif a.ndim == 2 and b.ndim == 2:
+        _matrix_product(ctx, a, b, out)
+    elif a.ndim == 2:
+        _matrix_vector(ctx, a, False, b, out)
+    else:
+        _matrix_vector(ctx, b, True, a, out)
+    return [out]
+
+
+@register(BatchedDot, _can_lower_product)
+def lower_batched_dot(ctx, node, ins):
+    a, b = ins
+    bld = ctx.builder
+    dtype = str(node.outputs[0].type.dtype)
+    same = bld.and_(bld.icmp_signed("==", a.shape[0], b.shape[0]), bld.icmp_signed("==", a.shape[2], b.shape[1]))
+    ctx.check(same, ERR_SHAPE, ctx.node_id(node), *a.shape, *b.shape)
+    out = ctx.alloc(node.outputs[0], [a.shape[0], a.shape[1], b.shape[2]])
+    if dtype in LOOP_DTYPES:
+        _loop_product(ctx, a, b, out)
+    else:
+        _check_fits(ctx, node, a.shape[1:] + b.shape[2:])
+        _matrix_product(ctx, a, b, out)
+    return [out]
+
+
+@register(Gemm, _can_lower_update)
+def lower_gemm(ctx, node, ins):
+    z, a, x, y, b = ins
+    bld = ctx.builder
+    ctx.check(bld.icmp_signed("==", x.shape[1], y.shape[0]), ERR_SHAPE, ctx.node_id(node), *x.shape, *y.shape)
+    shape = [x.shape[0], y.shape[1]]
+    _check_added_term(ctx, node, z, shape)
+    _check_fits(ctx, node, x.shape + y.shape)
+    out = ctx.alloc(node.outputs[0], shape)
+    _matrix_product(ctx, x, y, out)
+    _scale_and_add(ctx, node, out, a, z, b)
+    return [out]
+
+
+@register(Gemv, _can_lower_update)
+def lower_gemv(ctx, node, ins):
+    z, a, A, x, b = ins
+    bld = ctx.builder
+    ctx.check(bld.icmp_signed("==", A.shape[1], x.shape[0]), ERR_SHAPE, ctx.node_id(node), *A.shape, *x.shape)
+    _check_added_term(ctx, node, z, [A.shape[0]])
+    _check_fits(ctx, node, A.shape)
+    out = ctx.alloc(node.outputs[0], [A.shape[0]])
+    _matrix_vector(ctx, A, False, x, out)
+    _scale_and_add(ctx, node, out, a, z, b)
+    return [out]
+
+
+@register(Ger, _can_lower_update)
+def lower_ger(ctx, node, ins):
+    A, a, x, y = ins
+    bld = ctx.builder
+    shape = [x.shape[0], y.shape[0]]
+    _check_added_term(ctx, node, A, shape)
+    out = ctx.alloc(node.outputs[0], shape)
+    alpha = load_value(ctx, a, a.data)
+    col = x.view(shape=shape, strides=[x.strides[0], ctx.i64(0)])
+    row = y.view(shape=shape, strides=[ctx.i64(0), y.strides[0]])
+    added = _broadcast(ctx, node.inputs[0], A, shape)
+
+    def body(ptrs):
+        p_out, p_a, p_x, p_y = ptrs
+        product = bld.fmul(bld.fmul(load_value(ctx, col, p_x), load_value(ctx, row, p_y)), alpha)
+        store_value(ctx, out, p_out, bld.fadd(product, load_value(ctx, added, p_a)))
+
+    elementwise_loop(ctx, shape, [out, added, col, row], body)
+    return [out]
+
+
+def shape_error(node, details):
+    """The message for an ERR_SHAPE raised by these lowerings (``details``: the error record's values)."""
+    if details[0] == TOO_LONG:
+        return f"{node.op}: a length of {details[1]} is past what BLAS counts (2**31 - 1)"
+    ranks = [v.ndim for v in node.inputs if v.ndim]
+    if isinstance(node.op, (Gemm, Gemv)):
+        ranks = ranks[1:]
+    first, second = tuple(details[:ranks[0]]), tuple(details[ranks[0]:ranks[0] + ranks[1]])
+    if isinstance(node.op, BatchedDot):
+        return (f"batched_dot: shapes {first} and {second} do not match: need equal batch lengths "
+                f"(axis 0) and a.shape[2] == b.shape[1]")
+    if isinstance(node.op, Dot):
+        return (f"{node.op.name}: shapes {first} and {second} are not aligned: {first[-1]} "
+                f"(axis {len(first) - 1} of the first) != {second[0]} (axis 0 of the second)")
+    return f"{node.op}: shapes {first} and {second} are not aligned: {first[-1]} != {second[0]}"
+
+
+for _lower in (lower_dot, lower_batched_dot, lower_gemm, lower_gemv):
+    _lower.shape_error = shape_error
+
+
+# ---- products through BLAS ------------------------------------------------------------------
+
+def _matrix_product(ctx, a, b, out):
+    """``out[...] = a[...] @ b[...]`` for (m, k) x (k, n), or batches of them along axis 0."""
+    bld = ctx.builder
+    dtype = out.dtype
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    with ctx.if_then(_all_positive(ctx, [m, n] + a.shape[:-2]), "gemm"):
+        _zero(ctx, out)
+        with ctx.if_then(bld.icmp_signed(">", k, ctx.i64(0)), "gemm.k"):
+            # Column-major: out^T (n x m) = b^T (n x k) . a^T (k x m).
+            bd, b_row, ldb, b_step = _matrix_operand(ctx, b, dtype)
+            ad, a_row, lda, a_step = _matrix_operand(ctx, a, dtype)
+            one, zero = ir.Constant(ir_type(dtype), 1.0), ir.Constant(ir_type(dtype), 0.0)
+            ldc = _max(ctx, n, ctx.i64(1))
+
+            def call(bp, ap, cp):
+                _blas(ctx, "gemm", dtype, [_flag(ctx, b_row), _flag(ctx, a_row), _i32(ctx, n), _i32(ctx, m),
+                                           _i32(ctx, k), one, bp, _i32(ctx, ldb), ap, _i32(ctx, lda), zero, cp,
+                                           _i32(ctx, ldc)])
+
+            if out.ndim == 2:
+                call(bd, ad, out.data)
+            else:
+                with ctx.loop(out.shape[0], "batch") as i:
+                    call(ctx.gep(bd, bld.mul(i, b_step)), ctx.gep(ad, bld.mul(i, a_step)),
+                         ctx.gep(out.data, bld.mul(i, out.strides[0])))
+
+
+def _matrix_vector(ctx, mat, transposed, vec, out):
+    """``out = mat @ vec`` (or ``mat.T @ vec`` when ``transposed``) through gemv."""
+    bld = ctx.builder
+    dtype = out.dtype
+    r, c = mat.shape
+    length, inner = (c, r) if transposed else (r, c)
+    with ctx.if_then(bld.icmp_signed(">", length, ctx.i64(0)), "gemv"):
+        _zero(ctx, out)
+        with ctx.if_then(bld.icmp_signed(">", inner, ctx.i64(0)), "gemv.k"):
+            data, is_row, ld, _ = _matrix_operand(ctx, mat, dtype)
+            vp, inc = _vector_operand(ctx, vec, dtype)
+            # A row-major matrix is seen as its transpose: (rows, columns) swap and so does 'T'.
+            trans = bld.xor(is_row, ir.Constant(I1, int(transposed)))
+            rows, cols = bld.select(is_row, c, r), bld.select(is_row, r, c)
+            one, zero = ir.Constant(ir_type(dtype), 1.0), ir.Constant(ir_type(dtype), 0.0)
+            _blas(ctx, "gemv", dtype, [_flag(ctx, trans, "T", "N"), _i32(ctx, rows), _i32(ctx, cols), one, data,
+                                       _i32(ctx, ld), vp, _i32(ctx, inc), zero, out.data,
+                                       ir.Constant(I32, 1)])
+
+
+def _vector_dot(ctx, x, y, out):
+    dtype = out.dtype
+    xp, incx = _vector_operand(ctx, x, dtype)
+    yp, incy = _vector_operand(ctx, y, dtype)
+    value = _blas(ctx, "dot", dtype, [_i32(ctx, x.shape[0]), xp, _i32(ctx, incx), yp, _i32(ctx, incy)])
+    store_value(ctx, out, out.data, value)
+
+
+def _matrix_operand(ctx, arr, dtype):
+    """``arr`` (..., r, c) for BLAS: (data, is_row, leading dimension, byte step between matrices).
+
+    ``is_row`` (i1): rows are contiguous, so column-major BLAS sees ``arr^T``
+    with the row stride as leading dimension (flag 'N' gives ``arr^T``);
+    otherwise columns are, BLAS sees ``arr`` and flag 'T' gives ``arr^T``.
+    Strides of length-1 axes never matter; anything else is copied.
+    """
+    bld = ctx.builder
+    if arr.dtype != dtype:
+        arr = _cast_copy(ctx, arr, dtype)
+    item = ctx.i64(ITEMSIZE[dtype])
+    r, c = arr.shape[-2:]
+    e0, e1 = (bld.sdiv(s, item) for s in arr.strides[-2:])
+    one, limit = ctx.i64(1), ctx.i64(I32_MAX)
+    r1, c1 = _max(ctx, r, one), _max(ctx, c, one)
+    r_short, c_short = bld.icmp_signed("<=", r, one), bld.icmp_signed("<=", c, one)
+
+    def usable(unit, short_other, ld, need):
+        ok = bld.or_(bld.icmp_signed("==", unit, one), short_other)
+        return bld.and_(ok, bld.and_(bld.icmp_signed(">=", ld, need), bld.icmp_signed("<=", ld, limit)))
+
+    ld_row = bld.select(r_short, c1, e0)
+    ld_col = bld.select(c_short, r1, e1)
+    row_ok = usable(e1, c_short, ld_row, c1)
+    col_ok = usable(e0, r_short, ld_col, r1)
+    ld = bld.select(row_ok, ld_row, ld_col)
+    step = arr.strides[0] if arr.ndim == 3 else ctx.i64(0)
+    with _unless(ctx, bld.or_(row_ok, col_ok), "layout") as merge:
+        _, copy = ctx.copy_into_new(arr)
+        merge.append([copy.data, ir.Constant(I1, 1), c1, copy.strides[0] if arr.ndim == 3 else ctx.i64(0)])
+    return merge.result([arr.data, row_ok, ld, step])
+
+
+def _vector_operand(ctx, arr, dtype):
+    """(pointer, increment) for BLAS: a negative increment starts at the lowest address."""
+    bld = ctx.builder
+    if arr.dtype != dtype:
+        arr = _cast_copy(ctx, arr, dtype)
+    n = arr.shape[0]
+    e = bld.sdiv(arr.strides[0], ctx.i64(ITEMSIZE[dtype]))
+    short = bld.icmp_signed("<=", n, ctx.i64(1))
+    inc = bld.select(short, ctx.i64(1), e)
+    # A zero increment (a broadcast vector) is refused by some BLAS; so are huge ones.
+    fits = bld.and_(bld.icmp_signed("!=", inc, ctx.i64(0)),
+                    bld.and_(bld.icmp_signed("<=", inc, ctx.i64(I32_MAX)),
+                             bld.icmp_signed(">=", inc, ctx.i64(-I32_MAX))))
+    last = bld.mul(bld.sub(n, ctx.i64(1)), arr.strides[0])
+    start = bld.select(bld.icmp_signed("<", inc, ctx.i64(0)), ctx.gep(arr.data, last), arr.data)
+    with _unless(ctx, fits, "vector") as merge:
+        _, copy = ctx.copy_into_new(arr)
+        merge.append([copy.data, ctx.i64(1)])
+    return merge.result([start, inc])
+
+
+def _blas(ctx, routine, dtype, args):
+    """Call ``?routine`` for ``dtype``: pointers pass as they are, other values through stack slots."""
+    name = "symgraph_blas_" + {"float32": "s", "float64": "d"}[dtype] + routine
+    ret = ir_type(dtype) if routine == "dot" else ir.VoidType()
+    fn = ctx.declare(name, ret, [PTR] * len(args))
+    return ctx.builder.call(fn, [_by_ref(ctx, v) for v in args])
+
+
+def _by_ref(ctx, value):
+    if isinstance(value.type, ir.PointerType):
+        return value
+    bld = ctx.builder
+    # In the entry block, so a call inside a loop does not grow the stack.
+    with bld.goto_entry_block():
+        slot = bld.alloca(value.type)
+    bld.store(value, slot)
+    return slot
+
+
+def _flag(ctx, cond, yes="N", no="T"):
+    return ctx.builder.select(cond, ir.Constant(I8, ord(yes)), ir.Constant(I8, ord(no)))
+
+
+def _i32(ctx, v):
+    return ctx.builder.trunc(v, I32)
+
+
+def _check_fits(ctx, node, lengths):
+    bld = ctx.builder
+    longest = ctx.i64(0)
+    for n in lengths:
+        longest = _max(ctx, longest, n)
+    ctx.check(bld.icmp_signed("<=", longest, ctx.i64(I32_MAX)), ERR_SHAPE, ctx.node_id(node),
+              ctx.i64(TOO_LONG), longest)
+
+
+# ---- coefficients and the added term ---------------------------------------------------------
+
+def _check_added_term(ctx, node, arr, shape):
+    """``arr`` (the added term, input 0) must have ``shape`` except on its static length-1 axes."""
+    bld = ctx.builder
+    static = node.inputs[0].type.shape
+    for d, want in enumerate(shape):
+        if static[d] != 1:
+            ctx.check(bld.icmp_signed("==", arr.shape[d], want), ERR_BROADCAST, ctx.node_id(node),
+                      ctx.i64(0), ctx.i64(d), arr.shape[d], want)
+
+
+def _broadcast(ctx, var, arr, shape):
+    strides = [ctx.i64(0) if var.type.shape[d] == 1 else arr.strides[d] for d in range(len(shape))]
+    return arr.view(shape=shape, strides=strides)
+
+
+def _scale_and_add(ctx, node, out, a, z, b):
+    """``out = out * a + b * z`` in that order, as the Op's ``perform`` rounds it."""
+    bld = ctx.builder
+    alpha, beta = load_value(ctx, a, a.data), load_value(ctx, b, b.data)
+    added = _broadcast(ctx, node.inputs[0], z, out.shape)
+
+    def body(ptrs):
+        scaled = bld.fmul(load_value(ctx, out, ptrs[0]), alpha)
+        store_value(ctx, out, ptrs[0], bld.fadd(scaled, bld.fmul(beta, load_value(ctx, added, ptrs[1]))))
+
+    elementwise_loop(ctx, out.shape, [out, added], body)
+
+
+# ---- integer products as loops ---------------------------------------------------------------
+
+def _as_matrix(ctx, arr, axis):
+    """A vector (or 0-d result) as a matrix: a length-1 axis inserted at ``axis``."""
+    if arr.ndim == 2:
+        return arr
+    shape, strides = list(arr.shape), list(arr.strides)
+    for _ in range(2 - arr.ndim):
+        shape.insert(axis, ctx.i64(1))
+        strides.insert(axis, ctx.i64(0))
+    return arr.view(shape=shape, strides=strides)
+
+
+def _loop_product(ctx, a, b, out):
+    """``out = a @ b`` for (m, k) x (k, n) or batches of them: NumPy's wrapping integer sums."""
+    _zero(ctx, out)
+    if out.ndim == 2:
+        _loop_matrix(ctx, a, b, out, [ctx.i64(0)] * 3)
+        return
+    with ctx.loop(out.shape[0], "batch") as t:
+        _loop_matrix(ctx, a, b, out, [ctx.builder.mul(t, x.strides[0]) for x in (a, b, out)])
+
+
+def _loop_matrix(ctx, a, b, out, base):
+    bld = ctx.builder
+    dtype = out.dtype
+    (sa0, sa1), (sb0, sb1), (so0, so1) = a.strides[-2:], b.strides[-2:], out.strides[-2:]
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    with ctx.loop(m, "i") as i:
+        with ctx.loop(k, "p") as p:
+            av = _element(ctx, a, bld.add(base[0], bld.add(bld.mul(i, sa0), bld.mul(p, sa1))), dtype)
+            row_b = bld.add(base[1], bld.mul(p, sb0))
+            row_o = bld.add(base[2], bld.mul(i, so0))
+            with ctx.loop(n, "j") as j:
+                bv = _element(ctx, b, bld.add(row_b, bld.mul(j, sb1)), dtype)
+                ptr = ctx.gep(out.data, bld.add(row_o, bld.mul(j, so1)))
+                acc = bld.load(ptr, typ=ir_type(dtype))
+                bld.store(bld.add(acc, bld.mul(av, bv)), ptr)
+
+
+def _element(ctx, arr, offset, dtype):
+    return scalar_ir.cast(ctx.builder, load_value(ctx, arr, ctx.gep(arr.data, offset)), arr.dtype, dtype)
+
+
+# ---- small helpers ---------------------------------------------------------------------------
+
+def _cast_copy(ctx, arr, dtype):
+    """A fresh C-contiguous array of ``dtype`` with ``arr``'s values (NumPy casts before a product)."""
+    _, _, out = ctx.new_array(dtype, arr.shape)
+    bld = ctx.builder
+    elementwise_loop(ctx, arr.shape, [arr, out], lambda ptrs: store_value(
+        ctx, out, ptrs[1], scalar_ir.cast(bld, load_value(ctx, arr, ptrs[0]), arr.dtype, dtype)))
+    return out
+
+
+def _zero(ctx, arr):
+    """Zero a freshly allocated (C-contiguous) array: BLAS's beta 0 must not meet garbage NaN."""
+    bld = ctx.builder
+    memset = ctx.module.declare_intrinsic("llvm.memset", [PTR, I64])
+    size = bld.mul(ctx.size(arr.shape), ctx.i64(ITEMSIZE[arr.dtype]))
+    bld.call(memset, [arr.data, ir.Constant(I8, 0), size, ir.Constant(I1, 0)])
+
+
+def _max(ctx, x, y):
+    return ctx.builder.select(ctx.builder.icmp_signed(">", x, y), x, y)
+
+
+def _all_positive(ctx, lengths):
+    bld = ctx.builder
+    ok = ir.Constant(I1, 1)
+    for n in lengths:
+        ok = bld.and_(ok, bld.icmp_signed(">", n, ctx.i64(0)))
+    return ok
+
+
+class _Merge:
+    """Values that differ between the usual path and the fix-up path of ``_unless``."""
+
+    def __init__(self, builder):
+        self.builder = builder
+        self.usual_block = builder.block
+        self.fixed, self.fixed_block = None, None
+
+    def append(self, values):
+        self.fixed = values
+
+    def result(self, usual):
+        out = []
+        for u, f in zip(usual, self.fixed):
+            phi = self.builder.phi(u.type)
+            phi.add_incoming(u, self.usual_block)
+            phi.add_incoming(f, self.fixed_block)
+            out.append(phi)
+        return out
+
+
+@contextlib.contextmanager
+def _unless(ctx, ok, name):
+    """Run the body only when ``ok`` is false; after it, ``merge.result(usual)`` picks per path."""
+    bld = ctx.builder
+    merge = _Merge(bld)
+    fix = bld.append_basic_block(f"{name}.fix")
+    done = bld.append_basic_block(f"{name}.ok")
+    bld.cbranch(ok, done, fix)
+    bld.position_at_end(fix)
+    yield merge
+    merge.fixed_block = bld.block
+    bld.branch(done)
+    bld.position_at_end(done)
+
+
+__all__ = ["lower_batched_dot", "lower_dot", "lower_gemm", "lower_gemv", "lower_ger", "shape_error"]
