@@ -71,7 +71,7 @@ def blas_addresses():
     get_pointer.restype = ctypes.c_void_p
     get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
     capsules = cython_blas.__pyx_capi__
-    names = [p + r for p in "sd" for r in ("gemm", "gemv", "ger", "dot")]
+    names = [p + r for p in "sd" for r in ("gemm", "gemv", "dot")]
     return {n: get_pointer(capsules[n], get_name(capsules[n])) for n in names}
 
 

@@ -86,10 +86,20 @@ def cast(b, v, src, dst):
     if is_float(src) and is_float(dst):
         return b.fptrunc(v, t) if t == F32 else b.fpext(v, t)
     if is_float(src):
-        # NaN/inf to int is undefined in LLVM; the saturating conversion keeps it defined.
-        name = "llvm.fptosi.sat" if is_signed(dst) else "llvm.fptoui.sat"
-        fn = b.module.declare_intrinsic(name, [t, v.type])
-        return b.call(fn, [v])
+        if dst == "uint64":
+            name = f"llvm.fptoui.sat.i64.{'f32' if v.type == F32 else 'f64'}"
+            fn = b.module.globals.get(name) or ir.Function(b.module, ir.FunctionType(t, [v.type]), name=name)
+            return b.call(fn, [v])
+        # As NumPy on x86: through int64, where NaN and out-of-range values become
+        # INT64_MIN (the hardware's "integer indefinite"), then wrap to the width.
+        # (through int32 for narrower targets, as NumPy's C casts do).
+        width = 64 if t.width == 64 else 32
+        through = ir.IntType(width)
+        limit = ir.Constant(v.type, float(2 ** (width - 1)))
+        in_range = b.and_(b.fcmp_ordered("<", v, limit), b.fcmp_ordered(">=", v, b.fneg(limit)))
+        safe = b.select(in_range, v, ir.Constant(v.type, 0.0))
+        wide = b.select(in_range, b.fptosi(safe, through), ir.Constant(through, -(1 << (width - 1))))
+        return wide if t.width == width else b.trunc(wide, t)
     if is_float(dst):
         return b.sitofp(v, t) if is_signed(src) else b.uitofp(v, t)
     sw, dw = v.type.width, t.width

@@ -22,6 +22,7 @@ from .lowering.loops import elementwise_loop, load_value, store_value
 OFF_LIST_ITEMS = 24   # PyListObject.ob_item
 OFF_FLAGS = 64
 NPY_ALIGNED = 0x100
+MAX_ALLOCATIONS = 4096  # NumPy arrays one entry point may create (a stack table of pointers)
 SMALL_STATIC = 64     # intermediates of a known size up to this many elements live on the stack
 
 
@@ -86,10 +87,9 @@ def build_segment(name, nodes, inputs, outputs, constants):
     values_obj, outputs_obj, err_ptr, consts_ptr = fn.args
     entry = fn.append_basic_block("entry")
     b = ir.IRBuilder(entry)
-    n_max = 2 * (sum(len(n.outputs) for n in nodes) + len(outputs)) + 4
+    # The allocation table is cleared once its final size is known (see the end).
+    n_max = MAX_ALLOCATIONS
     objs = b.alloca(PTR, size=n_max)
-    memset = module.declare_intrinsic("llvm.memset", [PTR, I64])
-    b.call(memset, [objs, ir.Constant(ir.IntType(8), 0), ir.Constant(I64, 8 * n_max), ir.Constant(ir.IntType(1), 0)])
     node_ids = {n: k for k, n in enumerate(nodes)}
     ctx = SegmentContext(module, b, err_ptr, objs, n_max, outputs, node_ids)
     fail = fn.append_basic_block("fail")
@@ -138,6 +138,12 @@ def build_segment(name, nodes, inputs, outputs, constants):
             given[var] = obj
         b.call(set_item, [outputs_obj, ir.Constant(I64, k), obj])
     _release_all(ctx, objs, n_max)
+    end_block = b.block
+    b.position_after(objs)
+    memset = module.declare_intrinsic("llvm.memset", [PTR, I64])
+    b.call(memset, [objs, ir.Constant(ir.IntType(8), 0), ir.Constant(I64, 8 * max(ctx.n_objs, 1)),
+                    ir.Constant(ir.IntType(1), 0)])
+    b.position_at_end(end_block)
     b.ret(ir.Constant(I32, 0))
 
     b.position_at_end(fail)

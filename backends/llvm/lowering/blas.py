@@ -1,4 +1,5 @@
-"""Dot, BatchedDot, Gemm, Gemv and Ger through SciPy's BLAS, called by address.
+"""Dot, BatchedDot, Gemm, Gemv and Ger through SciPy's BLAS, called by address
+(and AssertAligned, the shape check the contractions put before them).
 
 ``scipy.linalg.cython_blas`` exports the Fortran BLAS (every argument by
 pointer) as capsules; ``jit.py`` binds them as ``symgraph_blas_<name>``.
@@ -26,11 +27,11 @@ import contextlib
 
 from llvmlite import ir
 
-from symgraph.tensor.blas import BatchedDot, Dot
+from symgraph.tensor.blas import AssertAligned, BatchedDot, Dot
 from symgraph.tensor.blas_gemm import Gemm, Gemv, Ger
 
 from .. import scalar_ir
-from ..codegen import ERR_BROADCAST, ERR_SHAPE, I1, I8, I32, I64, ITEMSIZE, PTR, ir_type
+from ..codegen import ERR_BROADCAST, ERR_SHAPE, I1, I8, I32, I64, ITEMSIZE, PTR, ArrayValue, ir_type
 from . import register
 from .loops import elementwise_loop, load_value, store_value
 
@@ -139,6 +140,36 @@ def lower_ger(ctx, node, ins):
     return [out]
 
 
+@register(AssertAligned)
+def lower_assert_aligned(ctx, node, ins):
+    a, b = ins
+    bld = ctx.builder
+    # The record holds both shapes when they fit in it (the first unequal pair is the culprit),
+    # else the pair's index and lengths.
+    whole = a.ndim + b.ndim <= 6
+    for k, (i, j) in enumerate(node.op.pairs):
+        details = [*a.shape, *b.shape] if whole else [ctx.i64(k), a.shape[i], b.shape[j]]
+        ctx.check(bld.icmp_signed("==", a.shape[i], b.shape[j]), ERR_SHAPE, ctx.node_id(node), *details)
+    return [a]
+
+
+def _assert_aligned_error(node, details):
+    na, nb = (v.ndim for v in node.inputs)
+    if na + nb <= 6:
+        first, second = tuple(details[:na]), tuple(details[na:na + nb])
+        i, j = next((i, j) for i, j in node.op.pairs if first[i] != second[j])
+        got, want, shapes = first[i], second[j], f"shapes {first} and {second}"
+    else:
+        (i, j), got, want = node.op.pairs[details[0]], details[1], details[2]
+        shapes = f"operands of {na} and {nb} axes"
+    hint = " (only axes declared broadcastable, of static length 1, broadcast)" if 1 in (got, want) else ""
+    return (f"{node.op.name}: {shapes} are not aligned: axis {i} of the first has length {got} but axis {j} "
+            f"of the second has length {want}{hint}")
+
+
+lower_assert_aligned.shape_error = _assert_aligned_error
+
+
 def shape_error(node, details):
     """The message for an ERR_SHAPE raised by these lowerings (``details``: the error record's values)."""
     if details[0] == TOO_LONG:
@@ -227,7 +258,7 @@ def _matrix_operand(ctx, arr, dtype):
     """
     bld = ctx.builder
     if arr.dtype != dtype:
-        arr = _cast_copy(ctx, arr, dtype)
+        arr = _copy(ctx, arr, dtype)
     item = ctx.i64(ITEMSIZE[dtype])
     r, c = arr.shape[-2:]
     e0, e1 = (bld.sdiv(s, item) for s in arr.strides[-2:])
@@ -246,7 +277,7 @@ def _matrix_operand(ctx, arr, dtype):
     ld = bld.select(row_ok, ld_row, ld_col)
     step = arr.strides[0] if arr.ndim == 3 else ctx.i64(0)
     with _unless(ctx, bld.or_(row_ok, col_ok), "layout") as merge:
-        _, copy = ctx.copy_into_new(arr)
+        copy = _copy(ctx, arr, dtype)
         merge.append([copy.data, ir.Constant(I1, 1), c1, copy.strides[0] if arr.ndim == 3 else ctx.i64(0)])
     return merge.result([arr.data, row_ok, ld, step])
 
@@ -255,7 +286,7 @@ def _vector_operand(ctx, arr, dtype):
     """(pointer, increment) for BLAS: a negative increment starts at the lowest address."""
     bld = ctx.builder
     if arr.dtype != dtype:
-        arr = _cast_copy(ctx, arr, dtype)
+        arr = _copy(ctx, arr, dtype)
     n = arr.shape[0]
     e = bld.sdiv(arr.strides[0], ctx.i64(ITEMSIZE[dtype]))
     short = bld.icmp_signed("<=", n, ctx.i64(1))
@@ -267,7 +298,7 @@ def _vector_operand(ctx, arr, dtype):
     last = bld.mul(bld.sub(n, ctx.i64(1)), arr.strides[0])
     start = bld.select(bld.icmp_signed("<", inc, ctx.i64(0)), ctx.gep(arr.data, last), arr.data)
     with _unless(ctx, fits, "vector") as merge:
-        _, copy = ctx.copy_into_new(arr)
+        copy = _copy(ctx, arr, dtype)
         merge.append([copy.data, ctx.i64(1)])
     return merge.result([start, inc])
 
@@ -384,13 +415,43 @@ def _element(ctx, arr, offset, dtype):
 
 # ---- small helpers ---------------------------------------------------------------------------
 
-def _cast_copy(ctx, arr, dtype):
-    """A fresh C-contiguous array of ``dtype`` with ``arr``'s values (NumPy casts before a product)."""
+def _copy(ctx, arr, dtype):
+    """A fresh C-contiguous array of ``dtype`` holding ``arr``'s values (NumPy casts before a product)."""
     _, _, out = ctx.new_array(dtype, arr.shape)
-    bld = ctx.builder
-    elementwise_loop(ctx, arr.shape, [arr, out], lambda ptrs: store_value(
-        ctx, out, ptrs[1], scalar_ir.cast(bld, load_value(ctx, arr, ptrs[0]), arr.dtype, dtype)))
+    lead = [ctx.i64(1)] * (3 - arr.ndim)
+    shape, strides = lead + list(arr.shape), [ctx.i64(0)] * (3 - arr.ndim) + list(arr.strides)
+    ctx.builder.call(_copy_function(ctx, arr.dtype, dtype), [out.data, arr.data, *shape, *strides])
     return out
+
+
+def _copy_function(ctx, src, dst):
+    """``copy(dst, src, n0, n1, n2, s0, s1, s2)``, defined once per module and never inlined:
+    copies are the rare path, and one loop nest per operand would multiply the code to compile."""
+    name = f"symgraph_blas_copy_{src}_{dst}"
+    fn = ctx.module.globals.get(name)
+    if fn is not None:
+        return fn
+    fn = ir.Function(ctx.module, ir.FunctionType(ir.VoidType(), [PTR, PTR] + [I64] * 6), name=name)
+    fn.linkage = "internal"
+    fn.attributes.add("noinline")
+    out, data, *rest = fn.args
+    shape, strides = rest[:3], rest[3:]
+    saved, ctx.builder = ctx.builder, ir.IRBuilder(fn.append_basic_block("entry"))
+    try:
+        bld = ctx.builder
+        arr = ArrayValue(src, data, shape, strides)
+        with ctx.loop(shape[0], "c0") as i:
+            with ctx.loop(shape[1], "c1") as j:
+                row = bld.add(bld.mul(i, strides[0]), bld.mul(j, strides[1]))
+                with ctx.loop(shape[2], "c2") as k:
+                    index = bld.add(bld.mul(bld.add(bld.mul(i, shape[1]), j), shape[2]), k)
+                    value = load_value(ctx, arr, ctx.gep(data, bld.add(row, bld.mul(k, strides[2]))))
+                    ptr = bld.gep(out, [index], source_etype=ir_type(dst))
+                    store_value(ctx, ArrayValue(dst, out, [], []), ptr, scalar_ir.cast(bld, value, src, dst))
+        bld.ret_void()
+    finally:
+        ctx.builder = saved
+    return fn
 
 
 def _zero(ctx, arr):
@@ -449,4 +510,4 @@ def _unless(ctx, ok, name):
     bld.position_at_end(done)
 
 
-__all__ = ["lower_batched_dot", "lower_dot", "lower_gemm", "lower_gemv", "lower_ger", "shape_error"]
+__all__ = ["lower_assert_aligned", "lower_batched_dot", "lower_dot", "lower_gemm", "lower_gemv", "lower_ger", "shape_error"]

@@ -252,11 +252,11 @@ class AdvancedIndex:
     """An advanced index resolved against an array ``x``.
 
     ``base``: the data pointer after the int and slice offsets; ``rest``:
-    ``(shape, strides)`` of the slab each index position selects (slice and
-    new axes, then x's unindexed trailing axes); ``arrays``: ``(ArrayValue
-    seen with the broadcast index shape, axis, length, byte stride)`` of
-    each integer array; ``bshape``: the broadcast index shape, which sits at
-    ``at`` among the rest's axes in the result.
+    ``(shape, strides)`` of the axes of x left after indexing (slice and new
+    axes, then x's unindexed trailing axes); ``arrays``: ``(ArrayValue seen
+    with the broadcast index shape, length and byte stride of the axis it
+    indexes)`` per integer array; ``bshape``: the broadcast index shape, which
+    sits before rest axis ``at`` in the result.
     """
 
     def __init__(self, ctx, node, x, idx_list, index_vars, index_arrs):
@@ -286,7 +286,9 @@ class AdvancedIndex:
             if self.at is None:
                 self.at = len(rest_shape)
             if isinstance(e, _Symbolic) and index_vars[e.k].ndim > 0:
-                arrays.append((index_arrs[e.k], axis, n, stride))
+                arr = index_arrs[e.k]
+                self._validate(arr, n, axis)
+                arrays.append((arr, n, stride))
             else:
                 value, unsigned = (index_value(ctx, index_arrs[e.k]) if isinstance(e, _Symbolic)
                                    else (ctx.i64(e), False))
@@ -299,7 +301,17 @@ class AdvancedIndex:
         self.x, self.base = x, ctx.gep(x.data, offset)
         self.rest_shape, self.rest_strides = rest_shape, rest_strides
         self.bshape = self._broadcast([a for a, *_ in arrays])
-        self.arrays = [(self._seen_with_bshape(a), axis, n, stride) for a, axis, n, stride in arrays]
+        self.arrays = [(self._seen_with_bshape(a), n, stride) for a, n, stride in arrays]
+
+    def _validate(self, arr, n, axis):
+        """Check every index once, up front: NumPy refuses a bad index even where the result is empty."""
+        ctx = self.ctx
+
+        def body(ptrs):
+            value, unsigned = index_value(ctx, arr, ptrs[0])
+            checked_index(ctx, self.node, value, unsigned, n, axis)
+
+        elementwise_loop(ctx, arr.shape, [arr], body, contiguous_path=False)
 
     def _broadcast(self, arrs):
         """The index arrays' common shape; a runtime length 1 broadcasts, as NumPy."""
@@ -330,43 +342,50 @@ class AdvancedIndex:
         return self.rest_shape[:self.at] + self.bshape + self.rest_shape[self.at:]
 
     def for_each(self, body):
-        """Call ``body(x_slab, position)`` at every position of the broadcast index shape.
+        """Call ``body(x_slab, position)`` for every index of the result's leading axes.
 
-        ``x_slab`` is the view of ``x`` selected there; ``position`` the list of
-        i64 indices, for finding the matching slab of the result or update.
+        The leading axes are the rest axes before ``at`` and the index axes,
+        walked in the result's C order (so writes stream through memory);
+        ``x_slab`` is the view of x selected there (the remaining rest axes)
+        and ``position`` the list of i64 indices, for ``slab_of``.
         """
         ctx, b = self.ctx, self.ctx.builder
+        outer = self.at
+        lengths = self.rest_shape[:outer] + self.bshape
 
         def leaf(position):
             offset = ctx.i64(0)
-            for arr, axis, n, stride in self.arrays:
+            for i, s in zip(position[:outer], self.rest_strides[:outer]):
+                offset = b.add(offset, b.mul(i, s))
+            for arr, n, stride in self.arrays:
                 at = ctx.i64(0)
-                for i, s in zip(position, arr.strides):
+                for i, s in zip(position[outer:], arr.strides):
                     at = b.add(at, b.mul(i, s))
                 value, unsigned = index_value(ctx, arr, ctx.gep(arr.data, at))
-                i = checked_index(ctx, self.node, value, unsigned, n, axis)
-                offset = b.add(offset, b.mul(i, stride))
-            slab = self.x.view(data=ctx.gep(self.base, offset), shape=self.rest_shape, strides=self.rest_strides)
+                if not unsigned:  # already checked: only wrap negatives
+                    value = b.select(b.icmp_signed("<", value, ctx.i64(0)), b.add(value, n), value)
+                offset = b.add(offset, b.mul(value, stride))
+            slab = self.x.view(data=ctx.gep(self.base, offset), shape=self.rest_shape[outer:],
+                               strides=self.rest_strides[outer:])
             body(slab, position)
 
         def nest(d, position):
-            if d == len(self.bshape):
+            if d == len(lengths):
                 leaf(position)
                 return
-            with ctx.loop(self.bshape[d], f"adv{d}") as i:
+            with ctx.loop(lengths[d], f"adv{d}") as i:
                 nest(d + 1, position + [i])
 
         nest(0, [])
 
     def slab_of(self, arr, position):
-        """The slab of ``arr`` (shaped like the result) at an index ``position``."""
+        """The slab of ``arr`` (shaped like the result) at a ``position`` of its leading axes."""
         ctx, b = self.ctx, self.ctx.builder
-        k = len(self.bshape)
+        k = len(position)
         offset = ctx.i64(0)
-        for i, s in zip(position, arr.strides[self.at:self.at + k]):
+        for i, s in zip(position, arr.strides[:k]):
             offset = b.add(offset, b.mul(i, s))
-        return arr.view(data=ctx.gep(arr.data, offset), shape=arr.shape[:self.at] + arr.shape[self.at + k:],
-                        strides=arr.strides[:self.at] + arr.strides[self.at + k:])
+        return arr.view(data=ctx.gep(arr.data, offset), shape=arr.shape[k:], strides=arr.strides[k:])
 
 
 def _copy(ctx, src, dst):

@@ -70,7 +70,7 @@ def test_large_inputs_give_finite_values_and_gradients(name):
 
 
 def test_symbolic_alpha_gets_a_gradient():
-    x, a = T.vector("x"), T.scalar("a")
+    x, a = T.dvector("x"), T.dscalar("a")
     xv = np.array([-2.0, 3.0, -0.5])
     g = sg.function([x, a], sg.grad(N.relu(x, alpha=a).sum(), a))(xv, 0.3)
     np.testing.assert_allclose(g, -2.5)

@@ -61,8 +61,8 @@ def test_train_with_parameters_of_the_kept_axes_returns_statistics_of_that_rank(
 
 
 def test_train_without_running_averages_returns_three_outputs():
-    x = T.matrix("x")
-    outs = N.batch_normalization_train(x, T.row("g"), T.row("b"))
+    x = T.dmatrix("x")
+    outs = N.batch_normalization_train(x, T.drow("g"), T.drow("b"))
     assert len(outs) == 3
 
 
@@ -121,11 +121,11 @@ def test_shape_is_inferred():
 
 
 def test_bad_axes_and_parameter_ranks_are_refused():
-    x = T.tensor4("x")
+    x = T.dtensor4("x")
     with pytest.raises(GraphTypeError, match="axes must be 'per-activation', 'spatial' or distinct axes"):
         N.batch_normalization_train(x, x, x, axes=(0, 4))
     with pytest.raises(GraphShapeError, match="fits neither the input's rank 4 nor the rank 3"):
-        N.batch_normalization_train(x, T.matrix("g"), T.matrix("b"))
+        N.batch_normalization_train(x, T.dmatrix("g"), T.dmatrix("b"))
     with pytest.raises(GraphTypeError, match="give both running_mean and running_var"):
         N.batch_normalization_train(x, x, x, running_mean=x)
     with pytest.raises(GraphTypeError, match="mode must be 'low_mem' or 'high_mem'"):

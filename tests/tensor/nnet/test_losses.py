@@ -104,7 +104,7 @@ def test_shapes_are_inferred():
 
 
 def test_class_index_out_of_range_names_the_index_and_class_count():
-    p, y = T.matrix("p"), T.ivector("y")
+    p, y = T.dmatrix("p"), T.ivector("y")
     f = sg.function([p, y], N.categorical_crossentropy(p, y))
     with pytest.raises(IndexError, match="class index 4 is out of range for 4 classes") as e:
         f(np.full((2, 4), 0.25), np.array([0, 4], dtype="int32"))
@@ -114,18 +114,18 @@ def test_class_index_out_of_range_names_the_index_and_class_count():
 
 
 def test_targets_of_the_wrong_length_are_refused_at_run_time():
-    p, y = T.matrix("p"), T.ivector("y")
+    p, y = T.dmatrix("p"), T.ivector("y")
     f = sg.function([p, y], N.categorical_crossentropy(p, y))
     with pytest.raises(InputShapeError, match=r"targets of shape \(3,\) do not fit the input of shape \(2, 4\)"):
         f(np.full((2, 4), 0.25), np.zeros(3, dtype="int32"))
 
 
 def test_targets_of_the_wrong_rank_or_kind_are_refused():
-    p = T.matrix("p")
+    p = T.dmatrix("p")
     with pytest.raises(GraphTypeError, match=r"true_dist must be integer class indices of ndim 1.*got t of type"):
-        N.categorical_crossentropy(p, T.vector("t"))
+        N.categorical_crossentropy(p, T.dvector("t"))
     with pytest.raises(GraphTypeError, match="ndim 1 or distributions of ndim 2"):
-        N.categorical_crossentropy(p, T.tensor3("t"))
+        N.categorical_crossentropy(p, T.dtensor3("t"))
     with pytest.raises(GraphShapeError, match="do not fit"):
         N.categorical_crossentropy(T.TensorType("float64", (3, 4))("p"), T.TensorType("int32", (5,))("y"))
 
@@ -239,4 +239,4 @@ def test_one_hot_takes_a_dtype_and_symbolic_class_count():
 
 def test_one_hot_refuses_float_indices():
     with pytest.raises(GraphTypeError, match="one_hot: indices must be integers, got y"):
-        N.one_hot(T.vector("y"), 3)
+        N.one_hot(T.dvector("y"), 3)

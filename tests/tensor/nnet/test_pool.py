@@ -117,14 +117,14 @@ def test_pool_grad_is_differentiable_in_the_output_gradient(mode):
 
 def test_max_pool_gradient_goes_to_the_first_maximum_of_each_window():
     x = np.array([[1.0, 3.0, 3.0, 0.0], [3.0, 2.0, 0.0, 0.0]])
-    xs = T.matrix("x")
+    xs = T.dmatrix("x")
     g = sg.function([xs], sg.grad(N.pool_2d(xs, (2, 2), mode="max").sum(), xs))(x)
     np.testing.assert_array_equal(g, [[0, 1, 1, 0], [0, 0, 0, 0]])
 
 
 def test_overlapping_windows_accumulate_their_gradients():
     x = np.array([[0.0, 5.0, 1.0, 2.0]])
-    xs = T.matrix("x")
+    xs = T.dmatrix("x")
     g = sg.function([xs], sg.grad(N.pool_2d(xs, (1, 2), stride=(1, 1)).sum(), xs))(x)
     np.testing.assert_array_equal(g, [[0, 2, 0, 1]])
 
@@ -166,16 +166,16 @@ def test_static_output_shape_is_known_from_static_input_shape():
 ])
 def test_bad_parameters_are_refused(kw, match):
     with pytest.raises(OpArgumentError, match=match):
-        N.pool_2d(T.tensor4(), **kw)
+        N.pool_2d(T.dtensor4(), **kw)
 
 
 def test_inputs_of_rank_below_two_are_refused():
     with pytest.raises(GraphTypeError, match="Pool: the input must be a numeric tensor of ndim >= 2.*got v"):
-        N.pool_2d(T.vector("v"), (2, 2))
+        N.pool_2d(T.dvector("v"), (2, 2))
 
 
 def test_pool_grad_refuses_an_output_gradient_of_the_wrong_shape():
-    x, gz = T.matrix("x"), T.matrix("gz")
+    x, gz = T.dmatrix("x"), T.dmatrix("gz")
     f = sg.function([x, gz], PoolGrad((2, 2))(x, gz))
     with pytest.raises(InputShapeError, match=r"output gradient has shape \(3, 3\) but the pooled input has shape \(2, 2\)"):
         f(np.ones((4, 4)), np.ones((3, 3)))

@@ -97,7 +97,7 @@ def test_shape_is_inferred_without_computing(op):
 
 
 def test_axis_out_of_range_is_refused_naming_the_axis_and_type():
-    x = T.matrix("x")
+    x = T.dmatrix("x")
     with pytest.raises(GraphTypeError, match=r"softmax: axis 2 is out of range for x of type float64 matrix"):
         N.softmax(x, axis=2)
     with pytest.raises(GraphTypeError, match="log_softmax: axis -3"):
@@ -106,11 +106,11 @@ def test_axis_out_of_range_is_refused_naming_the_axis_and_type():
 
 def test_scalar_input_is_refused():
     with pytest.raises(GraphTypeError, match="out of range"):
-        N.softmax(T.scalar("s"))
+        N.softmax(T.dscalar("s"))
 
 
 def test_gradient_op_refuses_mismatched_shapes_at_run_time():
-    dy, sm = T.matrix("dy"), T.matrix("sm")
+    dy, sm = T.dmatrix("dy"), T.dmatrix("sm")
     f = sg.function([dy, sm], SoftmaxGrad(1)(dy, sm))
     with pytest.raises(InputShapeError, match=r"shape \(2, 3\) but the forward output has shape \(2, 4\)") as e:
         f(np.ones((2, 3)), np.ones((2, 4)))
@@ -118,6 +118,6 @@ def test_gradient_op_refuses_mismatched_shapes_at_run_time():
 
 
 def test_ops_with_equal_axes_are_equal_and_merge():
-    x = T.matrix("x")
+    x = T.dmatrix("x")
     assert Softmax(1) == Softmax(1) and Softmax(0) != Softmax(1)
     assert N.softmax(x) is N.softmax(x, axis=1)
