@@ -242,3 +242,4 @@ ERR_ALLOC = 3
 ERR_INDEX = 4          # (node, axis, index, length)
 ERR_SHAPE = 5          # (node, detail...)
 ERR_STATIC_SHAPE = 6   # (node/input, axis, got, want)
+ERR_EMPTY_REDUCTION = 7  # (node, axis): max/min over an empty axis

@@ -202,7 +202,7 @@ def useless_dimshuffle(node):
 
 @register(Pat(DimShuffle, Pat(Elemwise, name="e")), name="lift_dimshuffle_through_elemwise")
 def lift_dimshuffle_through_elemwise(node, e, fgraph):
-    if n_clients(fgraph, e) > 1:
+    if n_clients(fgraph, e) > 1 or len(e.owner.outputs) != 1:
         return None
     inputs = e.owner.inputs
     if all(isinstance(i, Constant) for i in inputs):

@@ -79,7 +79,12 @@ class Composite(ScalarOp):
     @property
     def cache_key(self):
         """A stable hex digest of the inner graph, for on-disk caches of generated code."""
-        return hashlib.sha256(repr(self.description).encode()).hexdigest()
+        in_dtypes, steps, out_refs = self.description
+        # Ops by class and parameters (str may be abbreviated); a nested Composite by its own key.
+        ops = [op.cache_key if isinstance(op, Composite) else f"{type(op).__qualname__}{op._props()!r}"
+               for op, _, _ in steps]
+        text = repr((in_dtypes, [(o, s[1], s[2]) for o, s in zip(ops, steps)], out_refs))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     # ---- typing ---------------------------------------------------------------------------
 
@@ -127,14 +132,17 @@ class Composite(ScalarOp):
 
     def expand(self, *tensor_inputs):
         """The unfused tensor graph: one Elemwise per inner node, applied to ``tensor_inputs``."""
-        from ..tensor.elemwise import elemwise_op
+        from ..tensor.elemwise import Elemwise, elemwise_op
         from ..tensor.variable import constant
 
         env = dict(zip(self.inputs, tensor_inputs))
         for node in self.nodes:
             args = [constant(i.data, dtype=i.type.dtype) if isinstance(i, Constant) else env[i]
                     for i in node.inputs]
-            outs = elemwise_op(node.op)(*args)
+            # elemwise_op caches one Elemwise per scalar op forever: right for the
+            # primitives, a leak for composites.
+            op = Elemwise(node.op) if isinstance(node.op, Composite) else elemwise_op(node.op)
+            outs = op(*args)
             env.update(zip(node.outputs, outs if isinstance(outs, list) else [outs]))
         return [env[o] for o in self.outputs]
 

@@ -140,7 +140,7 @@ def test_max_over_an_empty_axis_is_refused_as_unfused():
     x = T.dmatrix("x")
     f = sg.function([x], T.max(T.exp(x), axis=0))
     assert isinstance(nodes(f)[0].op, FusedReduce)
-    with pytest.raises(InputShapeError, match="empty axis"):
+    with pytest.raises(InputShapeError, match="max"):
         f(np.zeros((0, 3)))
 
 

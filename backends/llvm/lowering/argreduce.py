@@ -100,6 +100,10 @@ def lower_cumop(ctx, node, ins):
         x = x.view(data=ctx.contiguous_data(x), shape=[n], strides=[ctx.i64(ITEMSIZE[x.dtype])])
         axis = 0
     out = ctx.alloc(node.outputs[0], x.shape)
+    combine = _COMBINE[node.op.mode]
+    if axis == x.ndim - 1:
+        _scan_rows(ctx, x, out, dtype, combine)
+        return [out]
     n = x.shape[axis]
     nonempty = b.icmp_signed(">", n, ctx.i64(0))
 
@@ -115,7 +119,6 @@ def lower_cumop(ctx, node, ins):
         ctx, out0, p[1], scalar_ir.cast(b, load_value(ctx, x0, p[0]), x0.dtype, dtype)))
     tail = b.select(nonempty, b.sub(n, ctx.i64(1)), ctx.i64(0))
     x_next, out_prev, out_next = along(x, tail, True), along(out, tail), along(out, tail, True)
-    combine = _COMBINE[node.op.mode]
 
     def step(p):
         v = scalar_ir.cast(b, load_value(ctx, x_next, p[0]), x_next.dtype, dtype)
@@ -125,3 +128,24 @@ def lower_cumop(ctx, node, ins):
     # Any loop order visits each position along the axis after the one before it.
     elementwise_loop(ctx, out_next.shape, [x_next, out_prev, out_next], step)
     return [out]
+
+
+def _scan_rows(ctx, x, out, dtype, combine):
+    """Scan along the last axis, the running value in a register rather than read back from memory."""
+    b = ctx.builder
+    n = x.shape[-1]
+    rows_x = x.view(shape=x.shape[:-1], strides=x.strides[:-1])
+    rows_out = out.view(shape=out.shape[:-1], strides=out.strides[:-1])
+    with b.goto_entry_block():
+        acc_slot = b.alloca(ir_type(dtype) if dtype != "bool" else ir.IntType(1))
+
+    def row(ptrs):
+        with ctx.loop(n, "scan") as i:
+            v = scalar_ir.cast(b, load_value(ctx, x, ctx.gep(ptrs[0], b.mul(i, x.strides[-1]))), x.dtype, dtype)
+            # The first element starts the scan as it is (0.0 + -0.0 would lose its sign).
+            acc = b.select(b.icmp_signed("==", i, ctx.i64(0)), v,
+                           scalar_ir.emit(ctx, combine, [(b.load(acc_slot), dtype), (v, dtype)], dtype))
+            b.store(acc, acc_slot)
+            store_value(ctx, out, ctx.gep(ptrs[1], b.mul(i, out.strides[-1])), acc)
+
+    elementwise_loop(ctx, rows_x.shape, [rows_x, rows_out], row, contiguous_path=False)

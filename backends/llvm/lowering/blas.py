@@ -249,7 +249,8 @@ def _vector_dot(ctx, x, y, out):
 
 
 def _matrix_operand(ctx, arr, dtype):
-    """``arr`` (..., r, c) for BLAS: (data, is_row, leading dimension, byte step between matrices).
+    """``arr`` (..., r, c) for BLAS: (data, is_row, leading dimension, byte step between matrices
+    when ``arr`` is a stack of them).
 
     ``is_row`` (i1): rows are contiguous, so column-major BLAS sees ``arr^T``
     with the row stride as leading dimension (flag 'N' gives ``arr^T``);
@@ -257,10 +258,11 @@ def _matrix_operand(ctx, arr, dtype):
     Strides of length-1 axes never matter; anything else is copied.
     """
     bld = ctx.builder
-    if arr.dtype != dtype:
-        arr = _copy(ctx, arr, dtype)
-    item = ctx.i64(ITEMSIZE[dtype])
     r, c = arr.shape[-2:]
+    if arr.dtype != dtype:
+        copy = _copy(ctx, arr, dtype)
+        return copy.data, ir.Constant(I1, 1), _max(ctx, c, ctx.i64(1)), copy.strides[0]
+    item = ctx.i64(ITEMSIZE[dtype])
     e0, e1 = (bld.sdiv(s, item) for s in arr.strides[-2:])
     one, limit = ctx.i64(1), ctx.i64(I32_MAX)
     r1, c1 = _max(ctx, r, one), _max(ctx, c, one)
@@ -275,18 +277,17 @@ def _matrix_operand(ctx, arr, dtype):
     row_ok = usable(e1, c_short, ld_row, c1)
     col_ok = usable(e0, r_short, ld_col, r1)
     ld = bld.select(row_ok, ld_row, ld_col)
-    step = arr.strides[0] if arr.ndim == 3 else ctx.i64(0)
     with _unless(ctx, bld.or_(row_ok, col_ok), "layout") as merge:
         copy = _copy(ctx, arr, dtype)
-        merge.append([copy.data, ir.Constant(I1, 1), c1, copy.strides[0] if arr.ndim == 3 else ctx.i64(0)])
-    return merge.result([arr.data, row_ok, ld, step])
+        merge.append([copy.data, ir.Constant(I1, 1), c1, copy.strides[0]])
+    return merge.result([arr.data, row_ok, ld, arr.strides[0]])
 
 
 def _vector_operand(ctx, arr, dtype):
     """(pointer, increment) for BLAS: a negative increment starts at the lowest address."""
     bld = ctx.builder
     if arr.dtype != dtype:
-        arr = _copy(ctx, arr, dtype)
+        return _copy(ctx, arr, dtype).data, ctx.i64(1)
     n = arr.shape[0]
     e = bld.sdiv(arr.strides[0], ctx.i64(ITEMSIZE[dtype]))
     short = bld.icmp_signed("<=", n, ctx.i64(1))

@@ -3,13 +3,14 @@
 A basic index (ints, slices, new axes) is pure stride arithmetic: the result
 is a new ArrayValue over the input's data, clamped exactly as Python's
 ``slice.indices``.  An advanced index (integer arrays, possibly mixed with
-ints, slices and new axes) is a loop over the broadcast shape of its arrays:
-each position picks one *slab* of the basically indexed input (the axes left
-by slices, new axes and unindexed trailing axes) and copies it into the
-result, or adds/stores the matching slab of the update into a copy of the
-input.  Slabs are visited in order, so repeated indices accumulate as
-``np.add.at`` and the last one wins for a set.  Boolean masks stay on
-``perform`` (their result length is data-dependent).
+ints, slices and new axes) first checks every index, then walks the
+result's leading axes (those before and including the broadcast index
+axes) in C order; each position picks one *slab* of the basically indexed
+input and copies it into the result, or adds/stores the matching slab of
+the update into a copy of the input.  Positions are visited in order, so
+repeated indices accumulate as ``np.add.at`` and the last one wins for a
+set.  Boolean masks stay on ``perform`` (their result length is
+data-dependent).
 
 Errors: an integer out of range is ``ERR_INDEX (axis, index, length)``;
 index arrays that cannot broadcast are ``ERR_INDEX`` with axis -1 and
@@ -115,7 +116,7 @@ def _entries(idx_list, n_inputs):
 
 
 def _scalar_part(ctx, p, index_arrs):
-    """A slice part or int entry as (i64 or Python int or None)."""
+    """A slice part: None, a Python int, or the i64 value of its index input."""
     if isinstance(p, _Symbolic):
         return index_value(ctx, index_arrs[p.k])[0]
     return p

@@ -13,7 +13,7 @@ from symgraph.tensor.fused_reduce import FusedReduce
 from symgraph.tensor.reduction import CAReduce
 
 from .. import scalar_ir
-from ..codegen import ERR_SHAPE, ITEMSIZE, ArrayValue, ir_type
+from ..codegen import ERR_EMPTY_REDUCTION, ITEMSIZE, ArrayValue, ir_type
 from . import register
 from .elemwise import broadcast_shape, broadcast_view
 from .loops import elementwise_loop, load_value, store_value
@@ -90,8 +90,8 @@ def _reduce(ctx, node, label, axes, shape, inputs, element):
     acc_dtype = _acc_dtype(label, out_dtype)
     if label in ("max", "min"):
         for a in axes:
-            ctx.check(b.icmp_signed(">", shape[a], ctx.i64(0)), ERR_SHAPE, ctx.node_id(node), ctx.i64(a),
-                      shape[a])
+            ctx.check(b.icmp_signed(">", shape[a], ctx.i64(0)), ERR_EMPTY_REDUCTION, ctx.node_id(node),
+                      ctx.i64(a))
     kept = [shape[d] for d in range(len(shape)) if d not in axes]
     out = ctx.alloc(out_var, kept)
     if acc_dtype == out_dtype:
