@@ -19,7 +19,7 @@ from symgraph.errors import (
 from symgraph.graph.basic import Constant
 
 from . import jit
-from .codegen import ERR_ALLOC, ERR_BROADCAST, ERR_EMPTY_REDUCTION, ERR_INDEX, ERR_INPUT, ERR_SHAPE
+from .codegen import ERR_ALLOC, ERR_BROADCAST, ERR_EMPTY_REDUCTION, ERR_INDEX, ERR_INPUT, ERR_SHAPE, ERR_STATIC_SHAPE
 from .lowering import find, load_all
 from .segment import build_segment
 
@@ -192,6 +192,9 @@ class NativeSegment:
             raise runtime_error_class(IndexError)(
                 f"{node.op}: index {self.err[3]} is out of bounds for axis {self.err[2]} with length "
                 f"{self.err[4]}" + here)
+        if code == ERR_STATIC_SHAPE:
+            raise InputShapeError(f"{node.op}: expected length {self.err[4]} on axis {self.err[2]}, "
+                                  f"got {self.err[3]}" + here)
         if code == ERR_EMPTY_REDUCTION:
             raise InputShapeError(f"{node.op}: cannot take the {getattr(node.op, 'label', 'reduction')} over "
                                   f"the empty axis {self.err[2]}" + here)

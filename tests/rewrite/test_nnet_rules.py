@@ -30,8 +30,8 @@ def reference_loss_and_grad(x, y):
 
 @pytest.mark.parametrize("dense", [False, True], ids=["class_indices", "one_hot_rows"])
 def test_crossentropy_of_softmax_is_fused_and_finite_for_huge_logits(dense):
-    x = T.matrix("x")
-    t = T.matrix("t") if dense else T.ivector("y")
+    x = T.dmatrix("x")
+    t = T.dmatrix("t") if dense else T.ivector("y")
     cost = N.categorical_crossentropy(N.softmax(x), t).mean()
     f = sg.function([x, t], [cost, sg.grad(cost, x)])
     targets = np.eye(4)[LABELS] if dense else LABELS
@@ -49,14 +49,14 @@ def test_crossentropy_of_softmax_is_fused_and_finite_for_huge_logits(dense):
 
 def test_without_stabilize_the_same_graph_overflows():
     # What the rules are for: the graph as written gives inf for a class softmax rounds to 0.
-    x, y = T.matrix("x"), T.ivector("y")
+    x, y = T.dmatrix("x"), T.ivector("y")
     cost = N.categorical_crossentropy(N.softmax(x), y).mean()
     f = sg.function([x, y], cost, mode=sg.Mode("FAST_RUN", excluding=["stabilize"]))
     assert not np.isfinite(f(HUGE, LABELS))
 
 
 def test_log_of_softmax_becomes_log_softmax_with_a_stable_gradient():
-    x, w = T.matrix("x"), T.matrix("w")
+    x, w = T.dmatrix("x"), T.dmatrix("w")
     out = T.log(N.softmax(x))
     cost = (out * w).sum()
     f = sg.function([x, w], [out, sg.grad(cost, x)])
@@ -70,14 +70,14 @@ def test_log_of_softmax_becomes_log_softmax_with_a_stable_gradient():
 
 
 def test_log_softmax_rule_keeps_the_axis():
-    x = T.matrix("x")
+    x = T.dmatrix("x")
     f = sg.function([x], T.log(N.softmax(x, axis=0)))
     np.testing.assert_allclose(f(HUGE), scipy.special.log_softmax(HUGE, axis=0))
     assert [n.op.axis for n in f.fgraph.toposort() if isinstance(n.op, LogSoftmax)] == [0]
 
 
 def test_softmax_over_a_leading_axis_is_not_fused_but_stays_correct():
-    x, y = T.matrix("x"), T.ivector("y")
+    x, y = T.dmatrix("x"), T.ivector("y")
     p = N.softmax(x, axis=0).T
     f = sg.function([x, y], N.categorical_crossentropy(p, y))
     xv = np.random.default_rng(1).standard_normal((4, 3))
@@ -87,7 +87,7 @@ def test_softmax_over_a_leading_axis_is_not_fused_but_stays_correct():
 
 
 def test_dense_rule_declines_broadcast_target_rows():
-    x, t = T.matrix("x"), T.row("t")
+    x, t = T.dmatrix("x"), T.drow("t")
     cost = N.categorical_crossentropy(N.softmax(x), t)
     f = sg.function([x, t], cost)
     xv = np.random.default_rng(2).standard_normal((3, 4))

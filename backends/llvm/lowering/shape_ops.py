@@ -6,7 +6,7 @@ from symgraph.tensor.elemwise import DimShuffle
 from symgraph.tensor.shape import Reshape, Shape, Shape_i, SpecifyShape
 
 from .. import scalar_ir
-from ..codegen import ERR_BROADCAST, ERR_SHAPE, ITEMSIZE
+from ..codegen import ERR_BROADCAST, ERR_SHAPE, ERR_STATIC_SHAPE, ITEMSIZE
 from . import register
 from .elemwise import broadcast_view
 from .loops import elementwise_loop, load_value, store_value
@@ -32,7 +32,7 @@ def lower_specify_shape(ctx, node, ins):
     b = ctx.builder
     for d, want in enumerate(node.op.shape):
         if want is not None:
-            ctx.check(b.icmp_signed("==", x.shape[d], ctx.i64(want)), ERR_SHAPE, ctx.node_id(node),
+            ctx.check(b.icmp_signed("==", x.shape[d], ctx.i64(want)), ERR_STATIC_SHAPE, ctx.node_id(node),
                       ctx.i64(d), x.shape[d], ctx.i64(want))
     return [x]
 

@@ -10,6 +10,7 @@ from .activations import (
     softplus,
     softsign,
 )
+from .dropout import dropout
 from .batchnorm import (
     batch_normalization,
     batch_normalization_test,
