@@ -4,8 +4,8 @@
 
 Each graph is a tanh MLP's mean squared error with its gradients and SGD
 updates of every weight and bias, the graph a training step compiles.  For
-each depth it reports the median over ``--repeats`` runs (after one warm-up)
-of
+each depth it reports the median over ``--repeats`` rounds (after one warm-up
+round; within a round the tools take turns) of
 
 * rewrite: the FAST_RUN pipeline on a FunctionGraph of the step
   (``symgraph.rewrite.rewrite_graph``), graph construction not timed;
@@ -66,47 +66,52 @@ def pytensor_step(layers, width):
     return [x, y], params, loss, [(p, p - 0.01 * g) for p, g in zip(params, grads)]
 
 
-def median_ms(fn, repeats):
-    fn()  # warm-up: imports, caches, PyTensor's compiled C modules
-    times = []
-    for _ in range(repeats):
-        times.append(fn())
-    return statistics.median(times) * 1e3
-
-
-def time_symgraph(layers, width, repeats):
-    def rewrite_once():
-        inputs, params, loss, updates = symgraph_step(layers, width)
-        fgraph = FunctionGraph(inputs + params, [loss] + [u for _, u in updates])
-        start = time.perf_counter()
-        rewrite_graph(fgraph, sg.Mode("FAST_RUN"))
-        return time.perf_counter() - start
-
-    def compile_once():
-        inputs, _, loss, updates = symgraph_step(layers, width)
-        start = time.perf_counter()
-        sg.function(inputs, loss, updates=updates)
-        return time.perf_counter() - start
-
+def symgraph_rewrite_once(layers, width):
     inputs, params, loss, updates = symgraph_step(layers, width)
     fgraph = FunctionGraph(inputs + params, [loss] + [u for _, u in updates])
-    nodes = len(fgraph.toposort())
-    return nodes, median_ms(rewrite_once, repeats), median_ms(compile_once, repeats)
+    start = time.perf_counter()
+    rewrite_graph(fgraph, sg.Mode("FAST_RUN"))
+    return time.perf_counter() - start
 
 
-def time_pytensor(layers, width, repeats):
+def symgraph_compile_once(layers, width):
+    inputs, _, loss, updates = symgraph_step(layers, width)
+    start = time.perf_counter()
+    sg.function(inputs, loss, updates=updates)
+    return time.perf_counter() - start
+
+
+def pytensor_compile_once(layers, width):
+    """``(compile seconds, rewriting seconds as PyTensor's profiler counts them)``."""
     import pytensor
 
-    def compile_profiled():
-        inputs, _, loss, updates = pytensor_step(layers, width)
-        start = time.perf_counter()
-        f = pytensor.function(inputs, loss, updates=updates, mode="FAST_RUN", profile=True)
-        return time.perf_counter() - start, f.profile.rewriting_time
+    inputs, _, loss, updates = pytensor_step(layers, width)
+    start = time.perf_counter()
+    f = pytensor.function(inputs, loss, updates=updates, mode="FAST_RUN", profile=True)
+    return time.perf_counter() - start, f.profile.rewriting_time
 
-    results = [compile_profiled() for _ in range(repeats + 1)][1:]
-    compile_ms = statistics.median(r[0] for r in results) * 1e3
-    rewrite_ms = statistics.median(r[1] for r in results) * 1e3
-    return rewrite_ms, compile_ms
+
+def measure(layers, width, repeats, with_pytensor):
+    """Medians in milliseconds; the tools take turns, so load drifts hit them alike."""
+    runs = {"rewrite": [], "compile": [], "pt_rewrite": [], "pt_compile": []}
+    for k in range(repeats + 1):  # the first round warms caches (PyTensor's C modules)
+        rewrite = symgraph_rewrite_once(layers, width)
+        compiled = symgraph_compile_once(layers, width)
+        if with_pytensor:
+            pt_compile, pt_rewrite = pytensor_compile_once(layers, width)
+        if k == 0:
+            continue
+        runs["rewrite"].append(rewrite)
+        runs["compile"].append(compiled)
+        if with_pytensor:
+            runs["pt_rewrite"].append(pt_rewrite)
+            runs["pt_compile"].append(pt_compile)
+    return {key: statistics.median(v) * 1e3 for key, v in runs.items() if v}
+
+
+def graph_size(layers, width):
+    inputs, params, loss, updates = symgraph_step(layers, width)
+    return len(FunctionGraph(inputs + params, [loss] + [u for _, u in updates]).toposort())
 
 
 def pytensor_available():
@@ -136,13 +141,13 @@ def main(argv=None):
     print(header)
     print("-" * len(header))
     for layers in args.layers:
-        nodes, rewrite_ms, compile_ms = time_symgraph(layers, args.width, args.repeats)
-        row = (f"{layers:>6} {nodes:>6} | {rewrite_ms:>8.1f} {rewrite_ms / nodes * 1e3:>7.0f}us"
-               f" | {compile_ms:>8.1f}")
+        nodes = graph_size(layers, args.width)
+        ms = measure(layers, args.width, args.repeats, version is not None)
+        row = (f"{layers:>6} {nodes:>6} | {ms['rewrite']:>8.1f} {ms['rewrite'] / nodes * 1e3:>7.0f}us"
+               f" | {ms['compile']:>8.1f}")
         if version:
-            pt_rewrite, pt_compile = time_pytensor(layers, args.width, args.repeats)
-            row += (f" | {pt_rewrite:>10.1f} {rewrite_ms / pt_rewrite:>6.2f}"
-                    f" | {pt_compile:>10.1f} {compile_ms / pt_compile:>6.2f}")
+            row += (f" | {ms['pt_rewrite']:>10.1f} {ms['rewrite'] / ms['pt_rewrite']:>6.2f}"
+                    f" | {ms['pt_compile']:>10.1f} {ms['compile'] / ms['pt_compile']:>6.2f}")
         print(row, flush=True)
 
 

@@ -62,6 +62,8 @@ def _split(node, fgraph, kind):
         dot = base.owner
         if dot is None or not isinstance(dot.op, Dot) or base.dtype != out.dtype:
             continue
+        if any(i.dtype != out.dtype for i in dot.inputs):
+            continue  # BLAS multiplies operands of one dtype
         if not kind(*dot.inputs) or any(n_clients(fgraph, v) > 1 for v in _chain(node, k, base)):
             continue
         if any(d == 1 and o != 1 for d, o in zip(base.type.shape, out.type.shape)):

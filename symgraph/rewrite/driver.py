@@ -7,6 +7,11 @@ no rule rewrites is never visited again, so the work is proportional to the
 graph plus the rewrites made (the worklist property), not to sweeps times size.
 Every node a rule creates carries the source location of the node it
 replaces; every replacement is recorded with the rule's name.
+
+While a pass runs, ``fgraph.rewrite_driver`` answers ``clients(var)`` for the
+nodes it rebuilt (a node whose input changed is a new node, but it has the
+clients of the one it stands for), and ``fgraph.rewrite_stats`` adds up the
+work of each table: rewrites applied, nodes settled, rule attempts.
 """
 
 import warnings

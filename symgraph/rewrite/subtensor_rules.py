@@ -6,6 +6,7 @@ an ``alloc`` allocates only the selected region, and an index into a ``join``
 that falls in one piece indexes that piece.  These run with ``canonicalize``.
 """
 
+from ..errors import SymgraphError
 from ..tensor.basic import Alloc, MakeVector, alloc, make_vector
 from ..tensor.join import Join
 from ..tensor.subtensor import FULL_SLICE, Subtensor, resolve, static_int
@@ -79,8 +80,12 @@ def subtensor_of_alloc(node, fgraph):
         else:
             index.append(e)
         axis += 1
-    selected = padded if all(isinstance(i, slice) and i == slice(None) for i in index) \
-        else padded[tuple(index)]
+    if all(isinstance(i, slice) and i == slice(None) for i in index):
+        return alloc(padded, *shape_of(fgraph, node.outputs[0]))
+    try:
+        selected = padded[tuple(index)]
+    except SymgraphError:
+        return None  # an index the value's static shape refuses: let it fail when it runs
     return alloc(selected, *shape_of(fgraph, node.outputs[0]))
 
 

@@ -68,6 +68,13 @@ def test_gemm_declines_for_integers():
     assert "Gemm" not in op_types(f)
 
 
+def test_gemm_declines_operands_of_mixed_dtypes():
+    x, y, z = T.fmatrix("x"), T.dmatrix("y"), T.dmatrix("z")
+    f = assert_same_values([x, y, z], T.dot(x, y) + z,
+                           [m(2, 3).astype("float32"), m(3, 4), m(2, 4)])
+    assert "Gemm" not in op_types(f)
+
+
 def test_matrix_vector_product_plus_vector_is_gemv():
     A, v, z = T.dmatrix("A"), T.dvector("v"), T.dvector("z")
     f = assert_same_values([A, v, z], [T.dot(A, v) * 2 + z, z - T.dot(v, A.T)], [m(3, 4), m(4), m(3)])

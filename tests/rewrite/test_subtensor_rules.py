@@ -88,6 +88,13 @@ def test_subtensor_of_alloc_with_an_integer_index_and_new_axis():
     assert f(np.arange(3.0), 4).shape == (1, 2)
 
 
+def test_subtensor_of_alloc_leaves_an_out_of_range_index_to_run_time():
+    v, n = typed((3,), "v"), T.lscalar("n")
+    f = compile_fn([v, n], T.alloc(v, n)[5])  # v has 3 entries: index 5 fails only when run
+    with pytest.raises(IndexError):
+        f(np.arange(3.0), 3)
+
+
 def test_subtensor_of_alloc_declines_for_an_alloc_used_elsewhere():
     v, n = T.dvector("v"), T.lscalar("n")
     big = T.alloc(v, n, 3)
