@@ -83,7 +83,9 @@ def compile(fgraph, mode):
                 np.seterr(**saved)
             return [c[0] for c in output_cells]
     run.fallback_nodes = fallback
-    run.fresh_outputs = not fallback
+    # Only the one-entry-point path guarantees every output is a fresh array;
+    # otherwise function() copies what may alias an input (its usual analysis).
+    run.fresh_outputs = not fallback and len(thunks) == 1
     # Fully native functions check their inputs in native code (InputMismatch asks for conversion).
     run.checks_inputs = not fallback and len(thunks) == 1
     return run
