@@ -153,6 +153,8 @@ class KernelContext:
     def fail(self, code, node_id=0, *values):
         """Record ``(code, node, values...)`` in the error slot and leave the entry point."""
         b = self.builder
+        if len(values) > 6:
+            raise ValueError(f"an error record holds at most 6 values, got {len(values)}")
         node_id = node_id if isinstance(node_id, ir.Value) else self.i64(node_id)
         for k, v in enumerate((self.i64(code), node_id) + tuple(values)):
             if v.type != I64:

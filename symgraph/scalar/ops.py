@@ -41,6 +41,12 @@ def _widened(fn, args):
     NumPy computes e.g. ``exp`` of int8 in float16; the output dtype here is
     float32, which the result would only pretend to have.
     """
+    for a in args:
+        dtype = getattr(a, "dtype", None)
+        if dtype is None or dtype.kind in "biu":
+            break
+    else:
+        return args  # float inputs: nothing to widen (the common, per-call path)
     key = (fn, tuple(np.asarray(a).dtype for a in args))
     widen = _WIDEN.get(key)
     if widen is None:

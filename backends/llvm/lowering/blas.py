@@ -18,8 +18,8 @@ drop the NaN that ``0 * inf`` gives in NumPy, and ``z`` is read once either way.
 Ger is that one pass alone: ``A + a * (x * y)`` is one read of ``A``, where
 copying ``A`` and calling ``ger`` would be two.
 
-Integer products are loops in IR, wrapping around as NumPy's do; products
-whose result is bool are not lowered.  BLAS counts with 32-bit integers: a
+Integer products are loops in IR, wrapping around as NumPy's do (bool
+products are NumPy's ``any(a and b)``).  BLAS counts with 32-bit integers: a
 length past 2**31 - 1 is a run-time error.
 """
 
@@ -31,12 +31,23 @@ from symgraph.tensor.blas import AssertAligned, BatchedDot, Dot
 from symgraph.tensor.blas_gemm import Gemm, Gemv, Ger
 
 from .. import scalar_ir
-from ..codegen import ERR_BROADCAST, ERR_SHAPE, I1, I8, I32, I64, ITEMSIZE, PTR, ArrayValue, ir_type
+from ..codegen import (
+    ERR_BROADCAST,
+    ERR_SHAPE,
+    I1,
+    I8,
+    I32,
+    I64,
+    ITEMSIZE,
+    PTR,
+    ArrayValue,
+    ir_type,
+)
 from . import register
 from .loops import elementwise_loop, load_value, store_value
 
 BLAS_DTYPES = ("float32", "float64")
-LOOP_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+LOOP_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 I32_MAX = 2**31 - 1
 # ERR_SHAPE details that start with this mark a length BLAS cannot count to.
 TOO_LONG = -1
@@ -199,7 +210,9 @@ def _matrix_product(ctx, a, b, out):
     dtype = out.dtype
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     with ctx.if_then(_all_positive(ctx, [m, n] + a.shape[:-2]), "gemm"):
-        _zero(ctx, out)
+        # gemm with beta 0 never reads C (it zeroes it itself), so only k == 0 needs zeros.
+        with ctx.if_then(bld.icmp_signed("==", k, ctx.i64(0)), "gemm.k0"):
+            _zero(ctx, out)
         with ctx.if_then(bld.icmp_signed(">", k, ctx.i64(0)), "gemm.k"):
             # Column-major: out^T (n x m) = b^T (n x k) . a^T (k x m).
             bd, b_row, ldb, b_step = _matrix_operand(ctx, b, dtype)
@@ -227,6 +240,7 @@ def _matrix_vector(ctx, mat, transposed, vec, out):
     r, c = mat.shape
     length, inner = (c, r) if transposed else (r, c)
     with ctx.if_then(bld.icmp_signed(">", length, ctx.i64(0)), "gemv"):
+        # An OpenBLAS release scaled y by a zero beta as y * 0, which keeps garbage NaN: zero it first.
         _zero(ctx, out)
         with ctx.if_then(bld.icmp_signed(">", inner, ctx.i64(0)), "gemv.k"):
             data, is_row, ld, _ = _matrix_operand(ctx, mat, dtype)
@@ -398,15 +412,17 @@ def _loop_matrix(ctx, a, b, out, base):
     dtype = out.dtype
     (sa0, sa1), (sb0, sb1), (so0, so1) = a.strides[-2:], b.strides[-2:], out.strides[-2:]
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
-    with ctx.loop(m, "i") as i:
-        with ctx.loop(k, "p") as p:
-            av = _element(ctx, a, bld.add(base[0], bld.add(bld.mul(i, sa0), bld.mul(p, sa1))), dtype)
-            row_b = bld.add(base[1], bld.mul(p, sb0))
-            row_o = bld.add(base[2], bld.mul(i, so0))
-            with ctx.loop(n, "j") as j:
-                bv = _element(ctx, b, bld.add(row_b, bld.mul(j, sb1)), dtype)
-                ptr = ctx.gep(out.data, bld.add(row_o, bld.mul(j, so1)))
-                acc = bld.load(ptr, typ=ir_type(dtype))
+    with ctx.loop(m, "i") as i, ctx.loop(k, "p") as p:
+        av = _element(ctx, a, bld.add(base[0], bld.add(bld.mul(i, sa0), bld.mul(p, sa1))), dtype)
+        row_b = bld.add(base[1], bld.mul(p, sb0))
+        row_o = bld.add(base[2], bld.mul(i, so0))
+        with ctx.loop(n, "j") as j:
+            bv = _element(ctx, b, bld.add(row_b, bld.mul(j, sb1)), dtype)
+            ptr = ctx.gep(out.data, bld.add(row_o, bld.mul(j, so1)))
+            acc = bld.load(ptr, typ=ir_type(dtype))
+            if dtype == "bool":  # NumPy: any(a and b)
+                bld.store(bld.or_(acc, bld.zext(bld.and_(av, bv), I8)), ptr)
+            else:
                 bld.store(bld.add(acc, bld.mul(av, bv)), ptr)
 
 
@@ -441,14 +457,13 @@ def _copy_function(ctx, src, dst):
     try:
         bld = ctx.builder
         arr = ArrayValue(src, data, shape, strides)
-        with ctx.loop(shape[0], "c0") as i:
-            with ctx.loop(shape[1], "c1") as j:
-                row = bld.add(bld.mul(i, strides[0]), bld.mul(j, strides[1]))
-                with ctx.loop(shape[2], "c2") as k:
-                    index = bld.add(bld.mul(bld.add(bld.mul(i, shape[1]), j), shape[2]), k)
-                    value = load_value(ctx, arr, ctx.gep(data, bld.add(row, bld.mul(k, strides[2]))))
-                    ptr = bld.gep(out, [index], source_etype=ir_type(dst))
-                    store_value(ctx, ArrayValue(dst, out, [], []), ptr, scalar_ir.cast(bld, value, src, dst))
+        with ctx.loop(shape[0], "c0") as i, ctx.loop(shape[1], "c1") as j:
+            row = bld.add(bld.mul(i, strides[0]), bld.mul(j, strides[1]))
+            with ctx.loop(shape[2], "c2") as k:
+                index = bld.add(bld.mul(bld.add(bld.mul(i, shape[1]), j), shape[2]), k)
+                value = load_value(ctx, arr, ctx.gep(data, bld.add(row, bld.mul(k, strides[2]))))
+                ptr = bld.gep(out, [index], source_etype=ir_type(dst))
+                store_value(ctx, ArrayValue(dst, out, [], []), ptr, scalar_ir.cast(bld, value, src, dst))
         bld.ret_void()
     finally:
         ctx.builder = saved
@@ -456,7 +471,7 @@ def _copy_function(ctx, src, dst):
 
 
 def _zero(ctx, arr):
-    """Zero a freshly allocated (C-contiguous) array: BLAS's beta 0 must not meet garbage NaN."""
+    """Zero a freshly allocated (C-contiguous) array."""
     bld = ctx.builder
     memset = ctx.module.declare_intrinsic("llvm.memset", [PTR, I64])
     size = bld.mul(ctx.size(arr.shape), ctx.i64(ITEMSIZE[arr.dtype]))
@@ -511,4 +526,5 @@ def _unless(ctx, ok, name):
     bld.position_at_end(done)
 
 
-__all__ = ["lower_assert_aligned", "lower_batched_dot", "lower_dot", "lower_gemm", "lower_gemv", "lower_ger", "shape_error"]
+__all__ = ["lower_assert_aligned", "lower_batched_dot", "lower_dot", "lower_gemm", "lower_gemv", "lower_ger",
+           "shape_error"]
