@@ -1,0 +1,1 @@
+"""One module per paper experiment; each registers itself with ``@harness.experiment`` on import."""
