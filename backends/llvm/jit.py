@@ -25,7 +25,7 @@ def _init():
     target = llvm.Target.from_default_triple()
     cpu = llvm.get_host_cpu_name()
     features = llvm.get_host_cpu_features().flatten()
-    tm = target.create_target_machine(cpu=cpu, features=features, opt=3, reloc="default", codemodel="jitdefault")
+    tm = target.create_target_machine(cpu=cpu, features=features, opt=2, reloc="default", codemodel="jitdefault")
     engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
     _state.update(tm=tm, engine=engine, cpu=cpu, features=features, modules=[])
     _bind_symbols()
@@ -99,7 +99,7 @@ def _bind_symbols():
 
 def optimize(module):
     tm = target_machine()
-    pto = llvm.create_pipeline_tuning_options(speed_level=3)
+    pto = llvm.create_pipeline_tuning_options(speed_level=2)
     pto.loop_vectorization = True
     pto.slp_vectorization = True
     pb = llvm.create_pass_builder(tm, pto)
