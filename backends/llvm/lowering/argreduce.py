@@ -3,8 +3,9 @@
 Argmax keeps NumPy's answers: the first occurrence wins a tie, and the
 first NaN wins over every number.  Cumulative ops accumulate in the output
 dtype, sequentially as ``np.add.accumulate``, so float32 results round as
-NumPy's do: ``out[i] = out[i-1] op x[i]`` along the axis, reading the
-previous result back from the output.
+NumPy's do.  Along the last axis (and for the flattened input) the running
+value stays in a register; along another axis ``out[i] = out[i-1] op x[i]``
+reads the previous slice back from the output, so memory is walked in order.
 """
 
 from llvmlite import ir
