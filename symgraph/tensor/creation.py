@@ -465,4 +465,7 @@ def _masked(m, k, lower, name):
     if m.ndim < 2:
         raise GraphTypeError(f"{name}: expected at least 2 axes, got {m} ({m.type})" + where(m))
     rows, cols = shape_i(m, m.ndim - 2), shape_i(m, m.ndim - 1)
-    return switch(_lower_mask(rows, cols, k, lower), m, 0)
+    from .variable import constant
+
+    # A zero of m's own dtype: NumPy's tril keeps the dtype (bool stays bool).
+    return switch(_lower_mask(rows, cols, k, lower), m, constant(0, dtype=m.dtype))
