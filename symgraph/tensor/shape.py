@@ -189,8 +189,18 @@ def flatten(x, ndim=1):
     x = as_tensor_variable(x)
     if ndim < 1 or ndim > max(x.ndim, 1):
         raise GraphTypeError(f"flatten: ndim must be in [1, {max(x.ndim, 1)}], got {ndim}")
-    dims = list(shape_tuple(x)[: ndim - 1]) + [-1]
-    return reshape(x, dims, ndim=ndim)
+    if ndim == 1:
+        return reshape(x, [-1], ndim=1)
+    shp = shape_tuple(x)
+    # Not -1: it is ambiguous when a kept axis has length 0, so the merged length is spelled out.
+    rest = x.type.shape[ndim - 1:]
+    if None not in rest:
+        merged = int(np.prod(rest, dtype="int64"))
+    else:
+        merged = shp[ndim - 1]
+        for n in shp[ndim:]:
+            merged = merged * n
+    return reshape(x, list(shp[: ndim - 1]) + [merged], ndim=ndim)
 
 
 def squeeze(x, axis=None):

@@ -111,6 +111,13 @@ _BINARY = [
     ("logical_xor", T.logical_xor, np.logical_xor, ("bool", "real")),
 ]
 
+# Integers over their whole range: sums and products wrap around, as in NumPy.
+WRAPPING = [
+    Case(f"{name}_wrap", build, ref, args=(Arg(domain="wide"), Arg(domain="wide")), dtypes=INTS)
+    for name, build, ref in (("add", T.add, np.add), ("sub", T.sub, np.subtract),
+                             ("mul", T.mul, np.multiply))
+]
+
 BINARY = [
     Case(name, build, ref, args=(Arg(domain=d0), Arg(domain=d1)), dtypes=BINARY_SIGS)
     for name, build, ref, (d0, d1) in _BINARY
@@ -215,4 +222,4 @@ CASTS = _cast_cases() + [
          dtypes=ALL),
 ]
 
-CASES = UNARY + BINARY + OPERATORS + PYTHON_SCALARS + SWITCH + CLIP + CASTS
+CASES = UNARY + BINARY + WRAPPING + OPERATORS + PYTHON_SCALARS + SWITCH + CLIP + CASTS

@@ -12,8 +12,16 @@ from symgraph.errors import SymgraphError
 
 from .cases import ALL_CASES
 from .harness import (
-    Spec, assert_close, builtin_base, expand, expected_dtypes, graph, inferred_shapes,
-    numpy_reference, run, values,
+    Spec,
+    assert_close,
+    builtin_base,
+    expand,
+    expected_dtypes,
+    graph,
+    inferred_shapes,
+    numpy_reference,
+    run,
+    values,
 )
 
 SPECS = expand(ALL_CASES)
@@ -24,6 +32,8 @@ def _numpy_rejects_dtype(spec):
     return isinstance(error, TypeError)
 
 
+# Only the random variant's NumPy result is computed while collecting (to find
+# the dtypes NumPy refuses); the rest are computed by the tests that use them.
 REJECTED = [s for s in SPECS if s.variant == "random" and _numpy_rejects_dtype(s)]
 ACCEPTED = [s for s in SPECS if not _numpy_rejects_dtype(s)]
 
@@ -50,7 +60,9 @@ def test_backend_conforms_to_numpy(backend, spec):
     got = run(spec, backend)
     if ref.error is not None:
         base = builtin_base(type(ref.error))
-        assert got.error is not None, f"NumPy raises {type(ref.error).__name__}: {ref.error}; {backend} does not"
+        assert got.error is not None, (
+            f"NumPy raises {type(ref.error).__name__}: {ref.error}; {backend} does not"
+        )
         assert isinstance(got.error, SymgraphError) and isinstance(got.error, base), (
             f"NumPy raises {base.__name__}; {backend} raised {type(got.error).__name__}: {got.error}"
         )
@@ -120,7 +132,9 @@ def _check_shapes(problems, spec, backend, got):
 def test_rejects_dtypes_numpy_rejects(spec):
     """Where NumPy refuses the dtypes, building the graph raises a SymgraphError and TypeError."""
     g = graph(spec)
-    assert isinstance(g, Exception), f"NumPy raises TypeError ({numpy_reference(spec).error}); symgraph builds a graph"
+    assert isinstance(g, Exception), (
+        f"NumPy raises TypeError ({numpy_reference(spec).error}); symgraph builds a graph"
+    )
     assert isinstance(g, SymgraphError) and isinstance(g, TypeError), (
         f"expected a SymgraphError and TypeError, got {type(g).__name__}: {g}"
     )
