@@ -50,5 +50,7 @@ def backend_status():
             ok, reason = module.availability()
         except ImportError as e:
             ok, reason = False, f"not importable ({e})"
+        except Exception as e:  # noqa: BLE001  (a broken backend is reported, not fatal)
+            ok, reason = False, f"broken: {type(e).__name__}: {e}"
         rows.append((name, ok, reason))
     return rows
