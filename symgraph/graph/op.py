@@ -9,7 +9,6 @@ semantics every backend must reproduce.
 import weakref
 
 from ..errors import OpArgumentError
-from .basic import Apply
 
 # (op, inputs) -> Apply; nodes die with their last reference.
 _interned = weakref.WeakValueDictionary()

@@ -298,7 +298,6 @@ def hoist_invariants(body, outer_params):
     outer_values, _ = rebuild(frontier, dict(zip(body.param_slots, outer_params)))
     new_slots = [v.type.clone()(v.name) for v in frontier]
     new_outputs, _ = rebuild(body.outputs, dict(zip(frontier, new_slots)))
-    s, c = len(body.seq_slots), len(body.carry_slots)
     nc, ny = len(body.carry_outs), len(body.y_outs)
     new_body = ScanBody(body.seq_slots, body.carry_slots, body.param_slots + new_slots,
                         new_outputs[:nc], new_outputs[nc:nc + ny],

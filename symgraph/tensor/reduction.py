@@ -199,7 +199,6 @@ def any(x, axis=None, keepdims=False):
 
 
 def _count(x, axes):
-    from .math import cast
     from .shape import shape_i
 
     n = constant(1, dtype="int64")

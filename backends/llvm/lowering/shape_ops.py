@@ -8,7 +8,6 @@ from symgraph.tensor.shape import Reshape, Shape, Shape_i, SpecifyShape
 from .. import scalar_ir
 from ..codegen import ERR_BROADCAST, ERR_SHAPE, ERR_STATIC_SHAPE, ITEMSIZE
 from . import register
-from .elemwise import broadcast_view
 from .loops import elementwise_loop, load_value, store_value
 
 
