@@ -56,12 +56,12 @@ def run(config):
         check("(b) standard init learns", float(np.mean(part_b["standard"])), ">=", 0.90,
               "standard init mean test accuracy"),
     ]
-    notes = [f"(a) 10 points in 2-D, targets from a 2-2-1 ReLU teacher (so the global minimum is 0); "
-             f"full-batch GD, lr 0.05, {steps} steps, inits N(0, 1) weights and zero biases; a run is certified "
-             "when |grad| <= 1e-4 and the Hessian has no negative eigenvalue, with 50 random perturbations of "
-             "radius 1e-3 deciding flat directions (dead units)",
-             f"(b) dead-init hidden-layer gradient norm at the end: "
-             f"{np.max(part_b['dead_hidden_grad_norm']) if part_b['dead_hidden_grad_norm'] else 0:.3g}"]
+    dead_grad = np.max(part_b["dead_hidden_grad_norm"]) if part_b["dead_hidden_grad_norm"] else 0.0
+    notes = [(f"(a) 10 points in 2-D, targets from a 2-2-1 ReLU teacher (so the global minimum is 0); "
+              f"full-batch GD, lr 0.05, {steps} steps, inits N(0, 1) weights and zero biases; a run is certified "
+              "when |grad| <= 1e-4 and the Hessian has no negative eigenvalue, with 50 random perturbations of "
+              "radius 1e-3 deciding flat directions (dead units)"),
+             f"(b) dead-init hidden-layer gradient norm at the end: {dead_grad:.3g}"]
     metrics = {"part_a": {str(h): v for h, v in part_a.items()}, "part_b": part_b,
                "stuck_fraction": stuck_frac, "best_loss": best, "dataset_x": X, "dataset_y": y}
     return Result(metrics=metrics, table=rows, criteria=criteria, notes=notes,

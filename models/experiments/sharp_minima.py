@@ -52,9 +52,10 @@ def run(config):
         return fn([o[k][key] for o in per_seed for k in o if k != "seed"])
 
     lam_ratio = min(o[("good", 10.0)]["lambda_max"] / o[("good", 1.0)]["lambda_max"] for o in per_seed)
+    lam_ratio_small = min(o[("good", 0.1)]["lambda_max"] / o[("good", 1.0)]["lambda_max"] for o in per_seed)
     eps_ratios = {a: min(o[("good", a)]["eps_sharpness"] / o[("good", 1.0)]["eps_sharpness"] for o in per_seed)
                   for a in (0.1, 10.0)}
-    eps_ratio = max(eps_ratios.values())
+    eps_ratio = eps_ratios[10.0]
     inverted = [_ranking_inverted(o) for o in per_seed]
     criteria = [
         check("outputs unchanged", worst("logit_change", max), "<=", 1e-4,
@@ -64,15 +65,18 @@ def run(config):
               "|lanczos - dense eigvalsh| / |dense| (64-8-10 net)"),
         check("top eigenvalue x50", lam_ratio, ">=", 50.0, "min over seeds lambda_max(10) / lambda_max(1)"),
         check("eps-sharpness x10", eps_ratio, ">=", 10.0,
-              "max over alpha in {0.1, 10} of min over seeds eps-sharpness(alpha) / eps-sharpness(1)"),
+              "min over seeds eps-sharpness(10) / eps-sharpness(1)"),
         check("ranking inverted", float(all(i["lambda"] and i["eps"] for i in inverted)), "==", 1.0,
               "all seeds: both sharpness rankings of good vs bad model inverted by T_alpha"),
     ]
-    notes = ["good = trained on the full training split, bad = trained on 100 examples (same number of updates); "
-             "sharpness is measured on the training loss over the first "
-             f"{n_curv} training examples; epsilon-sharpness with eps = 1e-3 (Keskar et al.'s box)",
-             "the Lanczos check against a dense Hessian uses a 64-8-10 net: the dense Hessian of the 64-64-10 "
-             "net (d = 4810) takes minutes through a scan here"]
+    notes = [("good = trained on the full training split, bad = trained on 100 examples (same number of updates); "
+              "sharpness is measured on the training loss over the first "
+              f"{n_curv} training examples; epsilon-sharpness with eps = 1e-3 (Keskar et al.'s box)"),
+             ("the Lanczos check against a dense Hessian uses a 64-8-10 net: the dense Hessian of the 64-64-10 "
+              "net (d = 4810) takes minutes through a scan here")]
+    notes.append(f"top-eigenvalue ratio vs alpha = 1: {lam_ratio_small:.3g} at alpha = 0.1, {lam_ratio:.3g} at "
+                 "alpha = 10; T_alpha scales the W2 block by alpha^2, so the ratio at alpha = 10 approaches "
+                 "100 x (W2 block's top eigenvalue / whole Hessian's) and stays below 100")
     notes.append(f"epsilon-sharpness ratio vs alpha = 1: {eps_ratios[0.1]:.3g} at alpha = 0.1, "
                  f"{eps_ratios[10.0]:.3g} at alpha = 10 (Keskar's box eps (|theta| + 1) widens with the scaled-up "
                  "layer, so the sharp direction is the one that shrinks the many first-layer weights)")
@@ -80,7 +84,7 @@ def run(config):
     metrics = {"per_seed": [{(k if k == "seed" else f"{k[0]} alpha={k[1]}"): v for k, v in o.items()}
                             for o in per_seed],
                "lanczos_relative_error": lanczos_rel_err, "dense_top_eigenvalue": dense_top,
-               "lambda_ratio_10_vs_1": lam_ratio, "eps_sharpness_ratio_0.1_vs_1": eps_ratios[0.1],
+               "lambda_ratio_10_vs_1": lam_ratio, "lambda_ratio_0.1_vs_1": lam_ratio_small, "eps_sharpness_ratio_0.1_vs_1": eps_ratios[0.1],
                "eps_sharpness_ratio_10_vs_1": eps_ratios[10.0],
                "inversions": inverted}
     return Result(metrics=metrics, table=rows, criteria=criteria, notes=notes,
