@@ -101,10 +101,11 @@ def build_segment(name, nodes, inputs, outputs, constants):
     for k, var in enumerate(inputs):
         obj = b.load(b.gep(items, [ir.Constant(I64, k)], source_etype=PTR), typ=PTR)
         env[var] = _checked_input(ctx, obj, var, k, array_type)
-    for k, (var, _) in enumerate(constants):
+    for k, (var, arr) in enumerate(constants):
+        # The table holds a C-contiguous copy: its layout, not the constant's own.
         data = b.load(b.gep(consts_ptr, [ir.Constant(I64, k)], source_etype=PTR), typ=PTR)
-        shape = [ctx.i64(s) for s in var.data.shape]
-        strides = [ctx.i64(s) for s in var.data.strides]
+        shape = [ctx.i64(s) for s in arr.shape]
+        strides = [ctx.i64(s) for s in arr.strides]
         env[var] = ArrayValue(str(var.type.dtype), data, shape, strides)
 
     def value_of(v):

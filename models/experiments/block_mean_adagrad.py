@@ -17,22 +17,9 @@ LR_GRIDS = {"SGD": (1e-3, 1e-2, 1e-1), "diag AdaGrad": (0.01, 0.1, 1.0),
 def run(config):
     from threadpoolctl import threadpool_limits
 
-    # Workaround: the llvm backend miscomputes the shared-state update ``s + dot(sqr(g), P)`` (wrong sums,
-    # diverging runs), so this experiment runs on the numpy reference backend unless one is named.
-    switched = sg.config.backend in ("auto", "llvm") and config.backend is None
-    previous = sg.config.backend
-    if switched:
-        sg.config.backend = "numpy"
-    try:
-        # the matrices here are small (k x k, 256 x 256): multithreaded BLAS only contends, 10x slower on 2 cores
-        with threadpool_limits(1):
-            result = _run(config)
-    finally:
-        sg.config.backend = previous
-    if switched:
-        result.notes.append("ran on the numpy backend: the llvm backend miscomputes the accumulator update "
-                            "s + dot(sqr(g), P) of block-mean AdaGrad")
-    return result
+    # the matrices here are small (k x k, 256 x 256): multithreaded BLAS only contends, 10x slower on 2 cores
+    with threadpool_limits(1):
+        return _run(config)
 
 
 def _run(config):

@@ -168,3 +168,16 @@ def test_corrupt_cache_entry_is_reported_once_and_rebuilt(tmp_path):
                          timeout=120)
     assert out.stdout.strip() == "4.25"
     assert "corrupt" in out.stderr
+
+
+def test_large_non_contiguous_constants_keep_their_values():
+    # Constant folding of P.T leaves a transposed (non-contiguous) constant; native
+    # code reads a contiguous copy of it and must use that copy's strides.
+    P = RNG.standard_normal((16, 4))
+    x = T.dvector("x")
+    s = sg.shared(np.zeros(4), name="s")
+    f = sg.function([x], [], updates=[(s, s + T.dot(T.sqr(x), T.constant(P)))], mode=LLVM)
+    xv = RNG.standard_normal(16)
+    f(xv)
+    f(xv)
+    np.testing.assert_allclose(s.get_value(), 2 * (xv ** 2) @ P)
