@@ -50,7 +50,7 @@ setup(
     extras_require={
         "test": ["pytest>=7", "pytest-xdist>=3"],
         "cuda": ["pycuda>=2022.2"],
-        "bench": ["torch==2.13.0", "tensorflow-cpu", "jax", "pytensor"],
+        "bench": ["torch==2.13.0", "tensorflow-cpu", "jax", "pytensor", "threadpoolctl"],
     },
     entry_points={"console_scripts": ["symgraph=symgraph.cli:main"]},
 )
