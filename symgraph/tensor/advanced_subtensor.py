@@ -20,7 +20,6 @@ from .subtensor import (
     SYMBOLIC,
     IncSubtensor,
     SymgraphIndexError,
-    SymgraphValueError,
     as_index_scalar,
     check_update_runtime,
     count_symbolic,
@@ -28,6 +27,7 @@ from .subtensor import (
     idx_str,
     normalize_idx_list,
     resolve,
+    runtime_slice,
     slice_length,
     split_entries,
     static_int,
@@ -254,10 +254,7 @@ class AdvancedSubtensor(Op):
                 out.append(None)
                 continue
             if isinstance(e, tuple):
-                e = slice(*(None if p is None else int(p) for p in e))
-                if e.step == 0:
-                    raise SymgraphValueError(f"{self}: slice step cannot be zero (axis {axis})"
-                                             + where(node.outputs[0]))
+                e = runtime_slice(self, node, e, axis)
                 axis += 1
             elif _is_mask(e):
                 covered = tuple(shape[axis:axis + e.ndim])

@@ -398,6 +398,14 @@ def grad_dtype(x):
 
 # ---- Subtensor ---------------------------------------------------------------------------------
 
+def runtime_slice(op, node, parts, axis):
+    """The Python slice of resolved ``(start, stop, step)`` values, refusing a zero step."""
+    s = slice(*(None if p is None else int(p) for p in parts))
+    if s.step == 0:
+        raise SymgraphValueError(f"{op}: slice step cannot be zero (axis {axis})" + where(node.outputs[0]))
+    return s
+
+
 class Subtensor(Op):
     """Basic indexing (ints, slices, new axes): a view of its input."""
 
@@ -450,11 +458,7 @@ class Subtensor(Op):
                 out.append(None)
                 continue
             if isinstance(e, tuple):
-                s = slice(*(None if p is None else int(p) for p in e))
-                if s.step == 0:
-                    raise SymgraphValueError(f"{self}: slice step cannot be zero (axis {axis})"
-                                             + where(node.outputs[0]))
-                out.append(s)
+                out.append(runtime_slice(self, node, e, axis))
             else:
                 i, n = int(e), shape[axis]
                 if not -n <= i < n:
