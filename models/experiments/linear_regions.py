@@ -11,14 +11,16 @@ shallow net of 4L units.  Distinct activation patterns are counted on a grid;
 the same architectures with random weights are reported too.
 """
 
+from itertools import pairwise
 from math import comb
 
 import numpy as np
 
 import symgraph as sg
 import symgraph.tensor as T
-from symgraph.models.analysis import count_activation_patterns
-from symgraph.models.harness import Result, check, experiment
+
+from ..analysis import count_activation_patterns
+from ..harness import Result, check, experiment
 
 _TENT_W = np.array([[1.0, 1.0]])                  # input -> (x, x - 1/2)
 _TENT_B = np.array([0.0, -0.5])
@@ -107,7 +109,7 @@ def folding_network_2d(depth):
 
 
 def random_network(sizes, rng):
-    return [(rng.normal(0, np.sqrt(2.0 / a), (a, b)), rng.normal(0, 0.1, b)) for a, b in zip(sizes, sizes[1:])]
+    return [(rng.normal(0, np.sqrt(2.0 / a), (a, b)), rng.normal(0, 0.1, b)) for a, b in pairwise(sizes)]
 
 
 def count_regions_2d(layers, grid):
@@ -165,11 +167,11 @@ def run(config):
         rows.append({"case": "2-D", "L": L, "units": 4 * L, "deep": deep, "bound": bound, "shallow max": smax,
                      "shallow built": "", "random deep (mean)": float(np.mean(rand)), "deep/shallow max": deep / smax})
     min_ratio_1d = min((v["deep"] / v["shallow_max"] for L, v in m["1d"].items() if L >= 6), default=float("nan"))
-    notes = [f"2-D regions counted as distinct activation patterns on a {grid}x{grid} grid of [0,1]^2 "
-             f"({grid // 2}x{grid // 2} for the random nets) "
-             "(a lower bound on the true count); 1-D pieces are exact.",
-             "In 1-D the '>= 10x for L >= 6' check cannot hold below L = 8: 2^L / (2L + 1) is 4.9 at L = 6 "
-             "and 8.5 at L = 7; it is checked on the 2-D construction (n0 = 2) and the 1-D ratio is reported."]
+    notes = [(f"2-D regions counted as distinct activation patterns on a {grid}x{grid} grid of [0,1]^2 "
+              f"({grid // 2}x{grid // 2} for the random nets) "
+              "(a lower bound on the true count); 1-D pieces are exact."),
+             ("In 1-D the '>= 10x for L >= 6' check cannot hold below L = 8: 2^L / (2L + 1) is 4.9 at L = 6 "
+              "and 8.5 at L = 7; it is checked on the 2-D construction (n0 = 2) and the 1-D ratio is reported.")]
     criteria = [check("1-D tent net has exactly 2^L pieces", float(exact_ok), "==", 1.0, "all depths exact"),
                 check("2-D constructed counts >= bound", float(bound_ok), "==", 1.0, "all depths")]
     if ratios_2d:

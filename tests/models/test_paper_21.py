@@ -3,10 +3,10 @@
 import json
 
 import numpy as np
-import symgraph as sg
-import symgraph.tensor as T
 from symgraph.models.experiments import prong
 
+import symgraph as sg
+import symgraph.tensor as T
 from symgraph import cli
 
 
@@ -28,6 +28,39 @@ def test_reparametrise_preserves_the_function_and_whitens_inputs():
     U, c = net.U[0].get_value(), net.c[0].get_value()
     np.testing.assert_allclose(np.cov((x - c) @ U, rowvar=False, bias=True), np.eye(5), atol=1e-5)
     np.testing.assert_allclose(c, x.mean(axis=0))
+
+
+def test_layers_compute_whitened_affine_map_like_numpy():
+    net, stats = _net_and_stats()
+    rng = np.random.default_rng(3)
+    for U, c in zip(net.U, net.c):
+        n = U.get_value().shape[0]
+        A = rng.normal(size=(n, n))
+        U.set_value(A @ A.T + np.eye(n))
+        c.set_value(rng.normal(size=n))
+    x = rng.normal(size=(7, 5))
+    h = x
+    for i, (V, d, U, c) in enumerate(zip(net.V, net.d, net.U, net.c)):
+        z = ((h - c.get_value()) @ U.get_value()) @ V.get_value() + d.get_value()
+        h = np.tanh(z) if i < len(net.V) - 1 else z
+    np.testing.assert_allclose(stats(x)[-1], h, rtol=1e-10, atol=1e-12)
+
+
+def test_initial_values_are_the_seeded_construction():
+    net = prong.WhitenedMLP([5, 4, 3], T.tanh, None, np.random.default_rng(4))
+    fresh = net.initial_values(np.random.default_rng(4))
+    for got, want in zip(net.values(), fresh):
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(fresh[2][1], np.eye(4))
+
+
+def test_whitening_pair_is_inverse_square_root_and_its_inverse():
+    A = np.random.default_rng(5).normal(size=(6, 6))
+    sigma = A @ A.T
+    U, U_inv = prong._whitening_pair(sigma, 0.1)
+    np.testing.assert_allclose(U @ (sigma + 0.1 * np.eye(6)) @ U, np.eye(6), atol=1e-10)
+    np.testing.assert_allclose(U @ U_inv, np.eye(6), atol=1e-10)
 
 
 def test_whitened_input_condition_drops_to_one_after_exact_whitening():
