@@ -90,7 +90,76 @@ MONKEY_SADDLE = TestFunction(
     lambda x, y: np.stack([3 * x ** 2 - 3 * y ** 2, -6 * x * y], axis=-1),
     lambda x, y: np.array([[6 * x, -6 * y], [-6 * y, -6 * x]]), ((-1.0, 1.0), (-1.0, 1.0)), [(0.0, 0.0)])
 
-FUNCTIONS = {f.name: f for f in (ROSENBROCK, BEALE, SADDLE, MONKEY_SADDLE)}
+
+
+def _lib(x):
+    """NumPy for arrays and numbers, the symgraph tensor namespace for symbolic variables."""
+    return np if isinstance(x, (np.ndarray, np.generic, float, int)) else T
+
+
+def _ackley(x, y):
+    m = _lib(x)
+    s = m.sqrt(0.5 * (x ** 2 + y ** 2))
+    c = 0.5 * (m.cos(2 * np.pi * x) + m.cos(2 * np.pi * y))
+    return -20 * m.exp(-0.2 * s) - m.exp(c) + np.e + 20
+
+
+def _ackley_parts(x, y):
+    s = np.sqrt(0.5 * (x ** 2 + y ** 2))
+    safe = np.where(s > 0, s, 1.0)
+    # the cone tip at the origin has no gradient; 0 is its symmetric subgradient
+    a = np.where(s > 0, 2 * np.exp(-0.2 * s) / safe, 0.0)              # d(term 1)/dx = x a
+    da = np.where(s > 0, np.exp(-0.2 * s) * (0.2 * s + 1) / safe ** 3, 0.0)   # da/dx = -x da
+    ec = np.exp(0.5 * (np.cos(2 * np.pi * x) + np.cos(2 * np.pi * y)))
+    return a, da, ec
+
+
+def _ackley_grad(x, y):
+    a, _, ec = _ackley_parts(x, y)
+    return np.stack([x * a + np.pi * np.sin(2 * np.pi * x) * ec,
+                     y * a + np.pi * np.sin(2 * np.pi * y) * ec], axis=-1)
+
+
+def _ackley_hess(x, y):
+    a, da, ec = _ackley_parts(x, y)
+    sx, sy, cx, cy = (np.sin(2 * np.pi * x), np.sin(2 * np.pi * y), np.cos(2 * np.pi * x),
+                      np.cos(2 * np.pi * y))
+    hxx = a - x ** 2 * da + np.pi ** 2 * ec * (2 * cx - sx ** 2)
+    hyy = a - y ** 2 * da + np.pi ** 2 * ec * (2 * cy - sy ** 2)
+    hxy = -x * y * da - np.pi ** 2 * sx * sy * ec
+    return np.array([[hxx, hxy], [hxy, hyy]])
+
+
+def _mccormick(x, y):
+    return _lib(x).sin(x + y) + (x - y) ** 2 - 1.5 * x + 2.5 * y + 1
+
+
+def _mccormick_grad(x, y):
+    c = np.cos(x + y)
+    return np.stack([c + 2 * (x - y) - 1.5, c - 2 * (x - y) + 2.5], axis=-1)
+
+
+def _mccormick_hess(x, y):
+    s = np.sin(x + y)
+    return np.array([[2 - s, -2 - s], [-2 - s, 2 - s]])
+
+
+# per coordinate the minimum is the smallest root of x^3 - 8 x + 1.25 (about -2.903534)
+_ST_MIN = float(min(np.roots([1.0, 0.0, -8.0, 1.25]).real))
+
+ACKLEY = TestFunction("ackley", _ackley, _ackley_grad, _ackley_hess, ((-5.0, 5.0), (-5.0, 5.0)), [(0.0, 0.0)])
+
+STYBLINSKI_TANG = TestFunction(
+    "styblinski_tang", lambda x, y: 0.5 * (x ** 4 - 16 * x ** 2 + 5 * x + y ** 4 - 16 * y ** 2 + 5 * y),
+    lambda x, y: np.stack([2 * x ** 3 - 16 * x + 2.5, 2 * y ** 3 - 16 * y + 2.5], axis=-1),
+    lambda x, y: np.array([[6 * x ** 2 - 16, 0 * x], [0 * x, 6 * y ** 2 - 16]]),
+    ((-5.0, 5.0), (-5.0, 5.0)), [(_ST_MIN, _ST_MIN)])
+
+# the gradient vanishes where cos(x + y) = -1/2 and x - y = 1; the minimum is at x + y = -2 pi / 3
+MCCORMICK = TestFunction("mccormick", _mccormick, _mccormick_grad, _mccormick_hess, ((-1.5, 4.0), (-3.0, 4.0)),
+                         [(0.5 - np.pi / 3, -0.5 - np.pi / 3)])
+
+FUNCTIONS = {f.name: f for f in (ROSENBROCK, BEALE, SADDLE, MONKEY_SADDLE, ACKLEY, STYBLINSKI_TANG, MCCORMICK)}
 
 
 def symbolic_point():
