@@ -46,6 +46,7 @@ setup(
         "scikit-learn>=1.3",
         "matplotlib>=3.7",
         "tqdm>=4.60",
+        "threadpoolctl>=3",
     ],
     extras_require={
         "test": ["pytest>=7", "pytest-xdist>=3"],

@@ -8,6 +8,8 @@ parameters at once (a batched forward pass), and differentiating
 to theta the d rows form the exact Hessian, in one pass of batched matrix products.
 """
 
+import itertools
+
 import numpy as np
 
 import symgraph as sg
@@ -16,7 +18,7 @@ import symgraph.tensor as T
 
 def _layers(Theta, sizes):
     out, start = [], 0
-    for a, b in zip(sizes, sizes[1:]):
+    for a, b in itertools.pairwise(sizes):
         W = T.reshape(Theta[:, start:start + a * b], (Theta.shape[0], a, b))
         start += a * b
         bias = Theta[:, start:start + b]
@@ -45,7 +47,7 @@ class MLPHessian:
 
     def __init__(self, sizes, x, y, activation=T.tanh):
         self.sizes = list(sizes)
-        self.size = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+        self.size = sum(a * b + b for a, b in itertools.pairwise(sizes))
         onehot = np.eye(sizes[-1])[np.asarray(y)]
         Theta = T.matrix("Theta")
         xs, oh = T.constant(np.asarray(x, dtype=float)), T.constant(onehot)

@@ -15,14 +15,6 @@ LR_GRIDS = {"SGD": (1e-3, 1e-2, 1e-1), "diag AdaGrad": (0.01, 0.1, 1.0),
             claim="block-mean AdaGrad (k x k eigh per step) beats diagonal AdaGrad on correlated problems",
             runtime="2 min")
 def run(config):
-    from threadpoolctl import threadpool_limits
-
-    # the matrices here are small (k x k, 256 x 256): multithreaded BLAS only contends, 10x slower on 2 cores
-    with threadpool_limits(1):
-        return _run(config)
-
-
-def _run(config):
     from symgraph.models import block_mean as bm
     from symgraph.models.linalg import np_inverse_sqrt
 

@@ -17,23 +17,15 @@ LRS = (0.01, 0.03, 0.1)
 LAMBDAS = {"SGD": (0.0,), "L2": (1e-2, 1e-1, 1.0), "EWC": (10.0, 100.0, 1000.0)}
 
 
+def _key(method, lr, lam):
+    return f"{method} lr={lr:g} lam={lam:g}"
+
+
 @experiment("ewc", paper="16. Overcoming catastrophic forgetting: EWC (Kirkpatrick et al. 2017)",
             claim="a Fisher-weighted quadratic anchor to earlier tasks' solutions keeps old permuted-digit tasks "
                   "while learning new ones; plain SGD forgets and an unweighted L2 anchor cannot learn the new task",
             runtime="2 min")
 def run(config):
-    from threadpoolctl import threadpool_limits
-
-    # 100-unit layers and 32-example batches: multithreaded BLAS only contends on a shared 2-core machine
-    with threadpool_limits(1):
-        return _run(config)
-
-
-def _key(method, lr, lam):
-    return f"{method} lr={lr:g} lam={lam:g}"
-
-
-def _run(config):
     from symgraph.models import data
 
     epochs = config.size(20, 1)

@@ -20,14 +20,6 @@ RHO_LR_B = 3e-2                  # (b) Adam lr of rho (10x the weights'); see th
                   "maxout, and match maxout on digits at equal parameter count with a spread of learned p",
             runtime="2 min")
 def run(config):
-    from threadpoolctl import threadpool_limits
-
-    # tiny matrices: multithreaded BLAS only contends on a shared machine
-    with threadpool_limits(1):
-        return _run(config)
-
-
-def _run(config):
     seeds = list(config.seeds)
     steps_a = config.size(3000, 200)
     epochs_b = config.size(60, 3)

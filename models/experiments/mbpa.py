@@ -26,14 +26,6 @@ ALPHAS = (0.01, 0.03, 0.1)
                   "earlier permuted-digit tasks that the sequentially trained parametric net forgot",
             runtime="2 min")
 def run(config):
-    from threadpoolctl import threadpool_limits
-
-    # small matrices: multithreaded BLAS only contends on a shared 2-core machine
-    with threadpool_limits(1):
-        return _run(config)
-
-
-def _run(config):
     from symgraph.models import data
     from symgraph.models.memory import KNN, MbPA
 

@@ -181,14 +181,6 @@ def updates_to(curve, steps, target):
                   "and converge faster",
             runtime="5 min")
 def run(config):
-    from threadpoolctl import threadpool_limits
-
-    # 64-wide layers: multithreaded BLAS only contends on two busy cores (3-10x slower per product)
-    with threadpool_limits(1):
-        return _run(config)
-
-
-def _run(config):
     updates = config.size(full=300, quick=100)
     lrs = config.size(full=[0.01, 0.03, 0.1, 0.3], quick=[0.03])
     period, eps, eval_every = 50, 0.1, 10

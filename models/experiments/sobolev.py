@@ -55,13 +55,6 @@ def random_unit_vectors(rng, n, d):
                   "far more accurate",
             runtime="3 min")
 def run(config):
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        return _run(config)
-
-
-def _run(config):
     seeds = list(config.seeds)
     steps_a = config.size(2000, 60)
     steps_b = config.size(1500, 30)

@@ -19,18 +19,19 @@ class Experiment:
     claim: str
     runtime: str        # the expected full-size wall time, e.g. "2 min"
     fn: callable
+    seeds: tuple = (0, 1, 2)    # the paper's seed count: what ``symgraph run NAME`` uses without --seeds
 
     def __call__(self, config):
         return self.fn(config)
 
 
-def experiment(name: str, paper: str, claim: str, runtime: str):
+def experiment(name: str, paper: str, claim: str, runtime: str, seeds=(0, 1, 2)):
     """Register the decorated ``run(config) -> Result`` as experiment ``name``."""
     def register(fn):
         if name in _REGISTRY and _REGISTRY[name].fn.__module__ != fn.__module__:
             raise ValueError(f"experiment {name!r} is registered twice "
                              f"({_REGISTRY[name].fn.__module__} and {fn.__module__})")
-        _REGISTRY[name] = Experiment(name, paper, claim, runtime, fn)
+        _REGISTRY[name] = Experiment(name, paper, claim, runtime, fn, tuple(seeds))
         return fn
     return register
 
