@@ -13,6 +13,7 @@ from llvmlite import ir
 
 from symgraph.scalar import ops as scal
 
+from . import vecmath
 from .codegen import F32, F64, I1, I64, ir_type, is_float, is_signed
 
 LIBM_UNARY = {
@@ -242,6 +243,8 @@ def emit(ctx, op, args, out_dtype):
         return _mod(b, ctx, vals[0], vals[1], out_dtype)
     if name in INTRINSIC_UNARY:
         return _intrinsic(ctx, INTRINSIC_UNARY[name], vals[0])
+    if vecmath.handles(name, out_dtype):  # inline IR the loop vectoriser can widen, instead of libm
+        return vecmath.emit(b, name, vals)
     if name in LIBM_UNARY:
         return _libm(ctx, LIBM_UNARY[name], out_dtype, vals)
     if name == "pow":
