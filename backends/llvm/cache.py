@@ -1,4 +1,4 @@
-"""The compile cache: object code on disk, keyed by a hash of the IR, the target and the toolchain.
+"""The compile cache: object code on disk, keyed by a segment's structure (segment_key.py) or its IR.
 
 Entries are written to a temporary file and renamed into place, so a reader
 never sees half an entry and two processes compiling the same graph at once
@@ -12,7 +12,7 @@ import os
 import tempfile
 import warnings
 
-MAGIC = b"SYMGRAPH-OBJ-1\n"
+MAGIC = b"SYMGRAPH-OBJ-2\n"
 
 
 class CacheCorruptionWarning(UserWarning):
@@ -26,7 +26,8 @@ class ObjectCache:
 
     @staticmethod
     def key(ir_text, target):
-        return hashlib.sha256(f"{target}\n{ir_text}".encode()).hexdigest()
+        """The key of code known only by its IR (segment_key.py keys segments without their IR)."""
+        return hashlib.sha256(f"ir\n{target}\n{ir_text}".encode()).hexdigest()
 
     def path(self, key):
         return os.path.join(self.root, key[:2], key + ".o")
@@ -44,6 +45,12 @@ class ObjectCache:
             digest, payload = blob[len(MAGIC):head], blob[head:]
             if hashlib.sha256(payload).digest() == digest:
                 return payload
+        self.discard(key)
+        return None
+
+    def discard(self, key):
+        """Remove a corrupt entry (its payload checked out but its content does not), warning once."""
+        path = self.path(key)
         if not self.warned:
             warnings.warn(f"symgraph compile cache: entry {path} is corrupt or truncated; rebuilding it",
                           CacheCorruptionWarning, stacklevel=4)
@@ -52,7 +59,6 @@ class ObjectCache:
             os.remove(path)
         except OSError:
             pass
-        return None
 
     def store(self, key, payload):
         path = self.path(key)

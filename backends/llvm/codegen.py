@@ -66,6 +66,21 @@ class ArrayValue:
                           self.strides if strides is None else strides)
 
 
+class _DistinctMD(ir.values.MDValue):
+    """A ``distinct`` metadata node (llvmlite only writes uniqued ones)."""
+
+    def descr(self, buf):
+        inner = []
+        super().descr(inner)
+        buf += ("distinct " + inner[0], *inner[1:])
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+
 class KernelContext:
     """State while emitting one entry point: the builder, allocations and the error slot."""
 
@@ -79,6 +94,8 @@ class KernelContext:
         self.fail_block = None
         self._decls = {}
         self.node_index = {}
+        self.entry_function = builder.function
+        self.entry_has_hot_loops = False
 
     # ---- declarations ----
     def declare(self, name, ret, args, varargs=False):
@@ -118,8 +135,18 @@ class KernelContext:
 
     # ---- loops ----
     @contextlib.contextmanager
-    def loop(self, count, name="i"):
-        """``for i in range(count)``; yields the index (i64)."""
+    def loop(self, count, name="i", plain=False, hot=True):
+        """``for i in range(count)``; yields the index (i64).
+
+        ``plain`` asks LLVM neither to vectorise nor to unroll the loop: for
+        fallback paths (strided layouts) whose speed matters less than the
+        compile time and code size that versioned, unrolled copies cost.
+        ``hot=False`` says the loop's own code is not where its time goes (it
+        calls BLAS, or releases arrays): an entry point without hot loops is
+        glue, compiled without optimisation (segment.py).
+        """
+        if hot and self.builder.function is self.entry_function:
+            self.entry_has_hot_loops = True
         b = self.builder
         pre = b.block
         head = b.append_basic_block(f"{name}.head")
@@ -134,8 +161,22 @@ class KernelContext:
         yield i
         nxt = b.add(i, self.i64(1), name=f"{name}.next")
         i.add_incoming(nxt, b.block)
-        b.branch(head)
+        latch = b.branch(head)
+        if plain:
+            latch.set_metadata("llvm.loop", self.plain_loop_id())
         b.position_at_end(end)
+
+    def plain_loop_id(self):
+        """A fresh loop ID (LangRef: distinct, first operand itself) that turns vectorising and unrolling off."""
+        hints = getattr(self, "_plain_hints", None)
+        if hints is None:
+            m = self.module
+            hints = self._plain_hints = [
+                m.add_metadata([ir.MetaDataString(m, "llvm.loop.vectorize.enable"), ir.Constant(I1, 0)]),
+                m.add_metadata([ir.MetaDataString(m, "llvm.loop.unroll.disable")])]
+        md = _DistinctMD(self.module, hints, name=str(len(self.module.metadata)))
+        md.operands = (md,) + md.operands
+        return md
 
     @contextlib.contextmanager
     def if_then(self, cond, name="if"):
@@ -148,6 +189,38 @@ class KernelContext:
         if not b.block.is_terminated:
             b.branch(end)
         b.position_at_end(end)
+
+    # ---- kernels ----
+    def kernel(self, key, params, emit, noalias=()):
+        """Call ``emit(ctx, args)``'s code as its own internal function, emitted once per module per ``key``.
+
+        ``key`` names everything ``emit`` depends on besides ``args``: the
+        parameters' types are added to it, and ``emit`` must use no IR value
+        from the caller.  Small functions keep LLVM's superlinear passes
+        cheap, identical kernels are emitted once, and pointer parameters in
+        ``noalias`` (indices) let the vectoriser skip its runtime overlap checks.
+        Kernels cannot fail (``check`` belongs to the entry point).
+        """
+        kernels = self.__dict__.setdefault("_kernels", {})
+        full_key = (key, tuple(str(p.type) for p in params), tuple(noalias))
+        fn = kernels.get(full_key)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [p.type for p in params]),
+                             name=f"kernel.{len(kernels)}")
+            fn.linkage = "internal"
+            fn.attributes.add("noinline")
+            fn.attributes.add("nounwind")
+            for k in noalias:
+                fn.args[k].add_attribute("noalias")
+            outer, outer_fail = self.builder, self.fail_block
+            self.builder, self.fail_block = ir.IRBuilder(fn.append_basic_block("entry")), None
+            try:
+                emit(self, list(fn.args))
+                self.builder.ret_void()
+            finally:
+                self.builder, self.fail_block = outer, outer_fail
+            kernels[full_key] = fn
+        self.builder.call(fn, list(params))
 
     # ---- errors ----
     def fail(self, code, node_id=0, *values):

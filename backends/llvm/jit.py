@@ -3,11 +3,15 @@
 Modules are parsed from IR text, verified, optimised with the new pass
 manager (loop and SLP vectorisation on) and added to an MCJIT engine.  The
 Python and NumPy C-API functions the generated code calls are bound by
-address, so no C compiler or header is needed at run time.
+address, so no C compiler or header is needed at run time.  Object code goes
+to the disk cache with a small JSON head (the entry points' names and the
+caller's metadata), so a later process links it without emitting any IR.
 """
 
 import ctypes
+import json
 import threading
+import time
 
 import llvmlite
 import llvmlite.binding as llvm
@@ -15,11 +19,15 @@ import numpy as np
 
 _lock = threading.Lock()
 _state = {}
+# Seconds this process spent per compile phase (benchmarks/llvm_compile.py reads them):
+# init (target machine, symbols), ir (emitting IR), llvm (optimise + machine code), load (cache read, link).
+compile_times = {"init": 0.0, "ir": 0.0, "llvm": 0.0, "load": 0.0}
 
 
 def _init():
     if _state:
         return _state
+    start = time.perf_counter()
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     target = llvm.Target.from_default_triple()
@@ -29,6 +37,7 @@ def _init():
     engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
     _state.update(tm=tm, engine=engine, cpu=cpu, features=features, modules=[])
     _bind_symbols()
+    compile_times["init"] += time.perf_counter() - start
     return _state
 
 
@@ -93,6 +102,9 @@ def _bind_symbols():
                  "atanhf", "erf", "erff", "erfc", "erfcf", "pow", "powf", "atan2", "atan2f", "exp2",
                  "exp2f", "log2", "log2f", "log10", "log10f", "fmod", "fmodf"):
         llvm.add_symbol(name, ctypes.cast(getattr(libm, name), ctypes.c_void_p).value)
+    libc = ctypes.CDLL(None)
+    for name in ("malloc", "free"):  # the segments' workspace buffers (segment.py)
+        llvm.add_symbol(f"symgraph_{name}", ctypes.cast(getattr(libc, name), ctypes.c_void_p).value)
     for name, address in blas_addresses().items():
         llvm.add_symbol(f"symgraph_blas_{name}", address)
 
@@ -106,30 +118,82 @@ def optimize(module):
     pb.getModulePassManager().run(module, pb)
 
 
-def compile_ir(ir_text, names):
+def compile_ir(ir_text, names, key=None, cached=True, meta=None):
     """Compile IR text and return ``{name: address}`` for the functions asked for.
 
-    Object code is looked up in the disk cache first (keyed by the IR, the
-    target and the toolchain versions); a miss runs LLVM and stores the result.
+    Object code is looked up in the disk cache first under ``key`` (by default
+    a hash of the IR, the target and the toolchain versions; ``cached=False``
+    when the caller has just looked); a miss runs LLVM and stores the result
+    with ``meta`` (a JSON-able dict the caller needs to use the code, given
+    back by ``load_cached``).
     """
     from .cache import object_cache
 
     cache = object_cache()
-    key = cache.key(ir_text, target_description())
-    obj = cache.load(key)
+    if key is None:
+        key = cache.key(ir_text, target_description())
+    if cached:
+        found = load_cached(key, names)
+        if found is not None:
+            return found[0]
     with _lock:
         s = _init()
-        if obj is None:
-            module = llvm.parse_assembly(ir_text)
-            module.verify()
-            module.triple = llvm.get_process_triple()
-            module.data_layout = str(s["tm"].target_data)
-            optimize(module)
-            obj = s["tm"].emit_object(module)
-            cache.store(key, obj)
-        s["engine"].add_object_file(llvm.ObjectFileRef.from_data(obj))
-        s["engine"].finalize_object()
-        return {n: s["engine"].get_function_address(n) for n in names}
+        start = time.perf_counter()
+        module = llvm.parse_assembly(ir_text)
+        module.verify()
+        module.triple = llvm.get_process_triple()
+        module.data_layout = str(s["tm"].target_data)
+        optimize(module)
+        obj = s["tm"].emit_object(module)
+        compile_times["llvm"] += time.perf_counter() - start
+        cache.store(key, _pack(names, obj, meta))
+        return _link(s, obj, names)
+
+
+def load_cached(key, names):
+    """``({name: address}, meta)`` from the object code cached under ``key``, or None if there is none.
+
+    An entry that does not define exactly ``names`` is treated as corrupt: reported and rebuilt.
+    """
+    from .cache import object_cache
+
+    start = time.perf_counter()
+    cache = object_cache()
+    blob = cache.load(key)
+    if blob is None:
+        return None
+    unpacked = _unpack(blob)
+    if unpacked is None or unpacked[0].get("names") != list(names):
+        cache.discard(key)
+        return None
+    meta, obj = unpacked
+    with _lock:
+        addresses = _link(_init(), obj, names)
+    compile_times["load"] += time.perf_counter() - start
+    return addresses, meta.get("meta") or {}
+
+
+def _link(s, obj, names):
+    s["engine"].add_object_file(llvm.ObjectFileRef.from_data(obj))
+    s["engine"].finalize_object()
+    return {n: s["engine"].get_function_address(n) for n in names}
+
+
+def _pack(names, obj, meta=None):
+    """A cache entry: a JSON head (the entry points' names, the caller's meta), then the object code."""
+    head = json.dumps({"names": list(names), "meta": meta or {}}).encode()
+    return len(head).to_bytes(4, "little") + head + obj
+
+
+def _unpack(blob):
+    n = int.from_bytes(blob[:4], "little")
+    if len(blob) < 4 + n:
+        return None
+    try:
+        head = json.loads(blob[4:4 + n].decode())
+    except ValueError:  # undecodable bytes or bad JSON
+        return None
+    return (head, blob[4 + n:]) if isinstance(head, dict) else None
 
 
 def emit_assembly(ir_text):

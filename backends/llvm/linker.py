@@ -9,24 +9,40 @@ marks them).
 
 import ctypes
 import hashlib
+import threading
+import time
+import weakref
 
 import numpy as np
 
 from symgraph.compile.backend import InputMismatch
 from symgraph.errors import (
-    InputShapeError, SymgraphError, runtime_error_class, where,
+    InputShapeError,
+    SymgraphError,
+    runtime_error_class,
+    where,
 )
 from symgraph.graph.basic import Constant
 
 from . import jit
-from .codegen import ERR_ALLOC, ERR_BROADCAST, ERR_EMPTY_REDUCTION, ERR_INDEX, ERR_INPUT, ERR_SHAPE, ERR_STATIC_SHAPE
+from .codegen import (
+    ERR_ALLOC,
+    ERR_BROADCAST,
+    ERR_EMPTY_REDUCTION,
+    ERR_INDEX,
+    ERR_INPUT,
+    ERR_SHAPE,
+    ERR_STATIC_SHAPE,
+)
 from .lowering import find, load_all
 from .segment import build_segment
+from .segment_key import segment_key
 
 EMBED_LIMIT = 16
 _ENTRY_TYPE = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.py_object, ctypes.c_void_p,
                                 ctypes.c_void_p)
 _compiled = {}
+_compile_lock = threading.RLock()
 
 
 def compile(fgraph, mode):
@@ -138,21 +154,58 @@ class NativeSegment:
         self.inputs = inputs
         self.outputs = list(dict.fromkeys(outputs))
         self.constants = constants
-        ir_text = build_segment("symgraph_entry", nodes, inputs, self.outputs, constants)
-        key = hashlib.sha256((ir_text + jit.target_description()).encode()).hexdigest()
-        self.name = f"symgraph_{key[:32]}"
-        ir_text = ir_text.replace('"symgraph_entry"', f'"{self.name}"').replace("@symgraph_entry", f"@{self.name}")
-        address = _compiled.get(key)
-        if address is None:
-            address = jit.compile_ir(ir_text, [self.name])[self.name]
-            _compiled[key] = address
+        self.name, address, self.meta = self._compile()
         self.entry = _ENTRY_TYPE(address)
         self.err = (ctypes.c_int64 * 8)()
         self.err_addr = ctypes.addressof(self.err)
-        self.const_table = (ctypes.c_void_p * max(len(constants), 1))(
-            *[c.ctypes.data for _, c in constants])
+        # Intermediates' buffers, kept between calls: (data, capacity) per slot, freed with the segment.
+        self.workspace = (ctypes.c_uint64 * (2 * max(self.meta.get("workspace", 0), 1)))()
+        weakref.finalize(self, _free_workspace, self.workspace)
+        self.const_table = (ctypes.c_void_p * (len(constants) + 1))(
+            *[c.ctypes.data for _, c in constants], ctypes.addressof(self.workspace))
         self.const_addr = ctypes.addressof(self.const_table)
-        self.ir = ir_text
+
+    def _compile(self):
+        """``(entry name, address, meta)``: from this process, the disk cache, or LLVM, in that order.
+
+        The structural key (segment_key.py) finds cached code without emitting
+        IR; a segment it cannot key is keyed by its IR, as the IR is needed anyway.
+        """
+        target = jit.target_description()
+        skey = segment_key(self.nodes, self.inputs, self.outputs, self.constants, target)
+        with _compile_lock:
+            if skey is not None:
+                name = f"symgraph_{skey[:32]}"
+                found = _compiled.get(skey)
+                if found is None:
+                    cached = jit.load_cached(skey, [name])
+                    found = (cached[0][name], cached[1]) if cached is not None else None
+                if found is None:
+                    meta = {}
+                    ir_text = self._build_ir(name, meta)
+                    found = (jit.compile_ir(ir_text, [name], key=skey, cached=False, meta=meta)[name], meta)
+                _compiled[skey] = found
+                return (name, *found)
+            meta = {}
+            ir_text = self._build_ir("symgraph_entry", meta)
+            key = hashlib.sha256((ir_text + target).encode()).hexdigest()
+            name = f"symgraph_{key[:32]}"
+            ir_text = ir_text.replace('"symgraph_entry"', f'"{name}"').replace("@symgraph_entry", f"@{name}")
+            found = _compiled.get(key)
+            if found is None:
+                found = _compiled[key] = (jit.compile_ir(ir_text, [name], meta=meta)[name], meta)
+            return (name, *found)
+
+    def _build_ir(self, name, meta):
+        start = time.perf_counter()
+        ir_text = build_segment(name, self.nodes, self.inputs, self.outputs, self.constants, meta)
+        jit.compile_times["ir"] += time.perf_counter() - start
+        return ir_text
+
+    @property
+    def ir(self):
+        """The segment's LLVM IR (emitted again on demand: a cached segment never needed it)."""
+        return build_segment(self.name, self.nodes, self.inputs, self.outputs, self.constants)
 
     def call(self, values, converted=False):
         outs = [None] * len(self.outputs)
@@ -239,6 +292,16 @@ class NativeSegment:
 
         run.direct = direct
         return run
+
+
+_libc_free = ctypes.CDLL(None).free
+_libc_free.argtypes = [ctypes.c_void_p]
+
+
+def _free_workspace(table):
+    for data in table[::2]:
+        if data:
+            _libc_free(data)
 
 
 def _passthrough(fgraph, k, values):

@@ -5,7 +5,9 @@ i64 *err, i8 **constants)``: ``values`` is the list of input arrays, whose
 types, dtypes, ranks and layouts it checks itself; ``outputs`` is a list it
 fills with fresh NumPy arrays.  On failure it releases what it allocated,
 writes an error record and returns non-zero.  Shapes are runtime values, so
-one compiled entry serves every batch size.
+one compiled entry serves every batch size.  ``constants`` ends with the
+address of the segment's workspace table: intermediates live in buffers kept
+between calls, shared by values whose lifetimes do not overlap.
 """
 
 from llvmlite import ir
@@ -13,17 +15,31 @@ from llvmlite import ir
 from symgraph.graph.basic import Constant
 
 from .codegen import (
-    ERR_INPUT, I32, I64, ITEMSIZE, OFF_BYTEORDER, OFF_DESCR, OFF_ND, OFF_TYPE, OFF_TYPE_NUM, PTR, TYPENUM,
-    ArrayValue, KernelContext, ir_type,
+    ERR_ALLOC,
+    ERR_INPUT,
+    I32,
+    I64,
+    ITEMSIZE,
+    OFF_BYTEORDER,
+    OFF_DESCR,
+    OFF_ND,
+    OFF_TYPE,
+    OFF_TYPE_NUM,
+    PTR,
+    TYPENUM,
+    ArrayValue,
+    KernelContext,
+    ir_type,
 )
 from .lowering import find
-from .lowering.loops import elementwise_loop, load_value, store_value
+from .lowering.loops import copy_loop
 
 OFF_LIST_ITEMS = 24   # PyListObject.ob_item
 OFF_FLAGS = 64
 NPY_ALIGNED = 0x100
 MAX_ALLOCATIONS = 4096  # NumPy arrays one entry point may create (a stack table of pointers)
 SMALL_STATIC = 64     # intermediates of a known size up to this many elements live on the stack
+LIVE_TO_END = float("inf")
 
 
 class SegmentContext(KernelContext):
@@ -32,12 +48,22 @@ class SegmentContext(KernelContext):
         self.segment_outputs = set(outputs)
         self.owned = {}
         self.node_ids = node_ids
+        self.workspace = None     # (constants table, index of the workspace table in it)
+        self.n_workspace = 0
+        self._workspace_base = None
+        # Liveness (build_segment fills last_use): which slots a value's memory may lie in, and
+        # the last node that may read each slot; a slot free before a node is reused by it.
+        self.last_use = {}
+        self.slots_of = {}
+        self.slot_end = []
+        self._fresh = {}
 
     def node_id(self, node):
         return self.i64(self.node_ids.get(node, -1))
 
     def alloc(self, var, shape):
-        """Storage for ``var``: a NumPy array if it leaves the segment or is large, else the stack."""
+        """Storage for ``var``: a NumPy array if it leaves the segment, the stack if small and static,
+        else a workspace buffer (reused from call to call, and by later intermediates once ``var`` is dead)."""
         dtype = str(var.type.dtype)
         static = var.type.shape
         if var not in self.segment_outputs and all(s is not None for s in static):
@@ -50,15 +76,90 @@ class SegmentContext(KernelContext):
                     slot = b.alloca(ir_type(dtype), size=max(n, 1))
                 return ArrayValue(dtype, slot, [self.i64(s) for s in static],
                                   self.contiguous_strides(dtype, [self.i64(s) for s in static]))
-        obj, slot, arr = self.new_array(dtype, shape)
+        if var not in self.segment_outputs and self.workspace is not None:
+            arr = self.workspace_buffer(dtype, shape, self._free_slot(var))
+            self._fresh[var] = arr.data
+            return arr
+        _, slot, arr = self.new_array(dtype, shape)
         self.owned[var] = slot
         return arr
 
+    def _free_slot(self, var):
+        """A workspace slot nothing reads at or after ``var``'s node (a new one if none), reserved for ``var``."""
+        here = self.node_ids[var.owner]
+        end = self.last_use.get(var, here)  # a result nothing reads is dead once made
+        for k, busy_until in enumerate(self.slot_end):
+            if busy_until < here:
+                break
+        else:
+            k = len(self.slot_end)
+            self.slot_end.append(end)
+        self.slot_end[k] = end
+        self.slots_of[var] = {k}
+        return k
+
+    def lowered(self, node, results):
+        """Record where ``node``'s results live: their fresh slot, else maybe in any input's memory (a view)."""
+        for var, arr in zip(node.outputs, results):
+            if self._fresh.get(var) is arr.data:
+                continue
+            slots = set(self.slots_of.get(var, ()))
+            for i in node.inputs:
+                slots |= self.slots_of.get(i, set())
+            self.slots_of[var] = slots
+            end = self.last_use.get(var, self.node_ids[node])
+            for k in slots:
+                self.slot_end[k] = max(self.slot_end[k], end)
+
+    def workspace_buffer(self, dtype, shape, k):
+        """C-contiguous storage kept from call to call: an intermediate whose shape repeats costs no allocation.
+
+        Slot k of the workspace table (owned by the linker's NativeSegment, freed
+        with it) is ``(data, capacity in bytes)``; it grows when a call needs
+        more.  Only intermediates use it: what leaves the segment is always a
+        fresh NumPy array, so no caller ever sees this memory.
+        """
+        b = self.builder
+        if self._workspace_base is None:
+            table, index = self.workspace
+            with b.goto_entry_block():
+                self._workspace_base = b.load(b.gep(table, [self.i64(index)], source_etype=PTR), typ=PTR)
+        self.n_workspace = max(self.n_workspace, k + 1)
+        slot = b.gep(self._workspace_base, [self.i64(2 * k)], source_etype=I64)
+        nbytes = b.mul(self.size(shape), self.i64(ITEMSIZE[dtype]))
+        capacity = b.load(b.gep(slot, [self.i64(1)], source_etype=I64), typ=I64)
+        with self.if_then(b.icmp_unsigned(">", nbytes, capacity), "grow"):
+            grown = b.call(self._grow_function(), [slot, nbytes])
+            self.check(b.icmp_unsigned("!=", grown, ir.Constant(PTR, None)), ERR_ALLOC)
+        data = b.load(slot, typ=PTR)
+        return ArrayValue(dtype, data, list(shape), self.contiguous_strides(dtype, shape))
+
+    def _grow_function(self):
+        """``grow(slot, nbytes)``: free the slot's buffer, allocate one of ``nbytes``; the new data or null."""
+        name = "symgraph.workspace_grow"
+        fn = self.module.globals.get(name)
+        if fn is not None:
+            return fn
+        malloc = self.declare("symgraph_malloc", PTR, [I64])
+        free = self.declare("symgraph_free", ir.VoidType(), [PTR])
+        fn = ir.Function(self.module, ir.FunctionType(PTR, [PTR, I64]), name=name)
+        fn.linkage = "internal"
+        slot, nbytes = fn.args
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        b.call(free, [b.load(slot, typ=PTR)])
+        # malloc(0) may return null: ask for at least a cache line.
+        size = b.select(b.icmp_unsigned("<", nbytes, self.i64(64)), self.i64(64), nbytes)
+        data = b.call(malloc, [size])
+        b.store(data, slot)
+        ok = b.icmp_unsigned("!=", data, ir.Constant(PTR, None))
+        b.store(b.select(ok, size, self.i64(0)), b.gep(slot, [self.i64(1)], source_etype=I64))
+        b.ret(data)
+        return fn
+
     def copy_into_new(self, arr):
         """A fresh C-contiguous NumPy array holding ``arr``'s values; returns (slot, ArrayValue)."""
-        obj, slot, out = self.new_array(arr.dtype, arr.shape)
-        elementwise_loop(self, arr.shape, [arr, out],
-                         lambda ptrs: store_value(self, out, ptrs[1], load_value(self, arr, ptrs[0])))
+        _, slot, out = self.new_array(arr.dtype, arr.shape)
+        copy_loop(self, arr, out, fresh=True)
         return slot, out
 
     def contiguous_data(self, arr):
@@ -80,8 +181,8 @@ class SegmentContext(KernelContext):
         return phi
 
 
-def build_segment(name, nodes, inputs, outputs, constants):
-    """IR text of the entry point, and the allocation table size it needs."""
+def build_segment(name, nodes, inputs, outputs, constants, meta=None):
+    """IR text of the entry point; ``meta`` (a dict) receives what calling it needs besides its name."""
     module = ir.Module(name=name)
     fn = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR, PTR]), name=name)
     values_obj, outputs_obj, err_ptr, consts_ptr = fn.args
@@ -92,6 +193,8 @@ def build_segment(name, nodes, inputs, outputs, constants):
     objs = b.alloca(PTR, size=n_max)
     node_ids = {n: k for k, n in enumerate(nodes)}
     ctx = SegmentContext(module, b, err_ptr, objs, n_max, outputs, node_ids)
+    # The constants table ends with the workspace table's address (linker.py).
+    ctx.workspace = (consts_ptr, len(constants))
     fail = fn.append_basic_block("fail")
     ctx.fail_block = fail
 
@@ -116,9 +219,15 @@ def build_segment(name, nodes, inputs, outputs, constants):
             return env[v]
         raise KeyError(f"{v} is not available in the segment")
 
+    for k, node in enumerate(nodes):
+        for i in node.inputs:
+            ctx.last_use[i] = k
+    for var in outputs:
+        ctx.last_use[var] = LIVE_TO_END
     for node in nodes:
         lower = find(node)
         results = lower(ctx, node, [value_of(i) for i in node.inputs])
+        ctx.lowered(node, results)
         for var, arr in zip(node.outputs, results):
             env[var] = arr
 
@@ -150,13 +259,20 @@ def build_segment(name, nodes, inputs, outputs, constants):
     b.position_at_end(fail)
     _release_all(ctx, objs, n_max)
     b.ret(ir.Constant(I32, 1))
+    if meta is not None:
+        meta["workspace"] = ctx.n_workspace
+    if not ctx.entry_has_hot_loops:
+        # Glue only (checks, allocations, calls of kernels and BLAS): optimising and
+        # carefully compiling it costs more compile time than it could ever save.
+        fn.attributes.add("optnone")
+        fn.attributes.add("noinline")
     return str(module)
 
 
 def _release_all(ctx, objs, n):
     decref = ctx.declare("Py_DecRef", ir.VoidType(), [PTR])
     b = ctx.builder
-    with ctx.loop(ctx.i64(ctx.n_objs), "release") as k:
+    with ctx.loop(ctx.i64(ctx.n_objs), "release", hot=False) as k:
         b.call(decref, [b.load(b.gep(objs, [k], source_etype=PTR), typ=PTR)])
 
 

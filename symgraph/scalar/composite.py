@@ -79,6 +79,12 @@ class Composite(ScalarOp):
     @property
     def cache_key(self):
         """A stable hex digest of the inner graph, for on-disk caches of generated code."""
+        key = self.__dict__.get("_cache_key")  # computed once: backends key every compile with it
+        if key is None:
+            key = self._cache_key = self._compute_cache_key()
+        return key
+
+    def _compute_cache_key(self):
         in_dtypes, steps, out_refs = self.description
         # Ops by class and parameters (str may be abbreviated); a nested Composite by its own key.
         ops = [op.cache_key if isinstance(op, Composite) else f"{type(op).__qualname__}{op._props()!r}"

@@ -44,7 +44,7 @@ from ..codegen import (
     ir_type,
 )
 from . import register
-from .loops import elementwise_loop, load_value, store_value
+from .loops import kernel_loop, load_value, store_value
 
 BLAS_DTYPES = ("float32", "float64")
 LOOP_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
@@ -133,7 +133,6 @@ def lower_gemv(ctx, node, ins):
 @register(Ger, _can_lower_update)
 def lower_ger(ctx, node, ins):
     A, a, x, y = ins
-    bld = ctx.builder
     shape = [x.shape[0], y.shape[0]]
     _check_added_term(ctx, node, A, shape)
     out = ctx.alloc(node.outputs[0], shape)
@@ -142,12 +141,13 @@ def lower_ger(ctx, node, ins):
     row = y.view(shape=shape, strides=[ctx.i64(0), y.strides[0]])
     added = _broadcast(ctx, node.inputs[0], A, shape)
 
-    def body(ptrs):
+    def body(ptrs, extras):
         p_out, p_a, p_x, p_y = ptrs
-        product = bld.fmul(bld.fmul(load_value(ctx, col, p_x), load_value(ctx, row, p_y)), alpha)
+        bld = ctx.builder
+        product = bld.fmul(bld.fmul(load_value(ctx, col, p_x), load_value(ctx, row, p_y)), extras[0])
         store_value(ctx, out, p_out, bld.fadd(product, load_value(ctx, added, p_a)))
 
-    elementwise_loop(ctx, shape, [out, added, col, row], body)
+    kernel_loop(ctx, "ger", shape, [out, added, col, row], body, extras=[alpha], written=(0,))
     return [out]
 
 
@@ -228,7 +228,7 @@ def _matrix_product(ctx, a, b, out):
             if out.ndim == 2:
                 call(bd, ad, out.data)
             else:
-                with ctx.loop(out.shape[0], "batch") as i:
+                with ctx.loop(out.shape[0], "batch", hot=False) as i:
                     call(ctx.gep(bd, bld.mul(i, b_step)), ctx.gep(ad, bld.mul(i, a_step)),
                          ctx.gep(out.data, bld.mul(i, out.strides[0])))
 
@@ -373,15 +373,16 @@ def _broadcast(ctx, var, arr, shape):
 
 def _scale_and_add(ctx, node, out, a, z, b):
     """``out = out * a + b * z`` in that order, as the Op's ``perform`` rounds it."""
-    bld = ctx.builder
     alpha, beta = load_value(ctx, a, a.data), load_value(ctx, b, b.data)
     added = _broadcast(ctx, node.inputs[0], z, out.shape)
 
-    def body(ptrs):
+    def body(ptrs, extras):
+        alpha, beta = extras
+        bld = ctx.builder
         scaled = bld.fmul(load_value(ctx, out, ptrs[0]), alpha)
         store_value(ctx, out, ptrs[0], bld.fadd(scaled, bld.fmul(beta, load_value(ctx, added, ptrs[1]))))
 
-    elementwise_loop(ctx, out.shape, [out, added], body)
+    kernel_loop(ctx, "scale_and_add", out.shape, [out, added], body, extras=[alpha, beta], written=(0,))
 
 
 # ---- integer products as loops ---------------------------------------------------------------

@@ -6,7 +6,7 @@ from symgraph.tensor.elemwise import Elemwise
 from .. import scalar_ir
 from ..codegen import ERR_BROADCAST
 from . import register
-from .loops import elementwise_loop, load_value, store_value
+from .loops import kernel_loop, load_value, store_value
 
 
 def _can_lower(node):
@@ -44,19 +44,21 @@ def lower_elemwise(ctx, node, ins):
     shape = broadcast_shape(ctx, node, ins)
     outs = [ctx.alloc(v, shape) for v in node.outputs]
     op = node.op.scalar_op
-    scalars, arrays = {}, []
+    scalars, arrays = [], []
     for k, (var, arr) in enumerate(zip(node.inputs, ins)):
         if all(s == 1 for s in var.type.shape):
             # Fully broadcast: load once, outside the loop.
-            scalars[k] = load_value(ctx, arr, arr.data)
+            scalars.append(k)
         else:
             arrays.append(k)
     operands = [broadcast_view(ctx, node.inputs[k], ins[k], shape) for k in arrays] + outs
     in_dtypes = [str(v.type.dtype) for v in node.inputs]
     out_dtypes = [str(v.type.dtype) for v in node.outputs]
+    op_key = op.cache_key if isinstance(op, Composite) else f"{type(op).__module__}.{type(op).__qualname__}" \
+        f"{op._props()!r}"
 
-    def body(ptrs):
-        values = dict(scalars)
+    def body(ptrs, extras):
+        values = dict(zip(scalars, extras))
         for k, ptr in zip(arrays, ptrs):
             values[k] = load_value(ctx, ins[k], ptr)
         args = [(values[k], in_dtypes[k]) for k in range(len(ins))]
@@ -67,5 +69,7 @@ def lower_elemwise(ctx, node, ins):
         for out, ptr, value in zip(outs, ptrs[len(arrays):], results):
             store_value(ctx, out, ptr, value)
 
-    elementwise_loop(ctx, shape, operands, body)
+    key = ("elemwise", op_key, tuple(in_dtypes), tuple(out_dtypes), tuple(scalars))
+    kernel_loop(ctx, key, shape, operands, body, extras=[load_value(ctx, ins[k], ins[k].data) for k in scalars],
+                written=range(len(arrays), len(operands)))
     return outs

@@ -25,7 +25,7 @@ from symgraph.tensor.subtensor import IncSubtensor, Subtensor, resolve
 from .. import scalar_ir
 from ..codegen import ERR_BROADCAST, ERR_INDEX, ERR_SHAPE, ITEMSIZE
 from . import register
-from .loops import elementwise_loop, load_value, store_value
+from .loops import copy_loop, elementwise_loop, kernel_loop, load_value, store_value
 
 _ADD = scalar_ir.scal_op("add")
 
@@ -191,7 +191,7 @@ def lower_subtensor(ctx, node, ins):
 def fresh_copy(ctx, var, x):
     """Storage for ``var`` holding a copy of ``x``."""
     out = ctx.alloc(var, x.shape)
-    elementwise_loop(ctx, x.shape, [x, out], lambda p: store_value(ctx, out, p[1], load_value(ctx, x, p[0])))
+    copy_loop(ctx, x, out, fresh=True)
     return out
 
 
@@ -220,14 +220,14 @@ def store_update(ctx, region, y, set_instead_of_inc):
     """``region[...] = y`` or ``region += y`` (same dtype), elementwise."""
     dtype = region.dtype
 
-    def body(ptrs):
+    def body(ptrs, _):
         value = load_value(ctx, y, ptrs[0])
         if not set_instead_of_inc:
             current = load_value(ctx, region, ptrs[1])
             value = scalar_ir.emit(ctx, _ADD, [(current, dtype), (value, dtype)], dtype)
         store_value(ctx, region, ptrs[1], value)
 
-    elementwise_loop(ctx, region.shape, [y, region], body)
+    kernel_loop(ctx, ("store_update", bool(set_instead_of_inc)), region.shape, [y, region], body)
 
 
 @register(IncSubtensor, native_dtypes)
@@ -390,7 +390,7 @@ class AdvancedIndex:
 
 
 def _copy(ctx, src, dst):
-    elementwise_loop(ctx, dst.shape, [src, dst], lambda p: store_value(ctx, dst, p[1], load_value(ctx, src, p[0])))
+    copy_loop(ctx, src, dst)
 
 
 @register(AdvancedSubtensor, lambda node: _can_lower_advanced(node, 1))

@@ -6,7 +6,7 @@ from .. import scalar_ir
 from ..codegen import ERR_BROADCAST, ERR_SHAPE
 from . import register
 from .indexing import native_dtypes
-from .loops import elementwise_loop, load_value, store_value
+from .loops import copy_loop, load_value
 
 
 @register(Join, native_dtypes)
@@ -29,8 +29,7 @@ def lower_join(ctx, node, ins):
     for arr in ins:
         # make_node cast the pieces to the result's dtype, so a piece is copied as it is.
         slot = out.view(data=ctx.gep(out.data, b.mul(start, out.strides[axis])), shape=arr.shape)
-        elementwise_loop(ctx, arr.shape, [arr, slot],
-                         lambda p, arr=arr, slot=slot: store_value(ctx, slot, p[1], load_value(ctx, arr, p[0])))
+        copy_loop(ctx, arr, slot, fresh=True)
         start = b.add(start, arr.shape[axis])
     return [out]
 

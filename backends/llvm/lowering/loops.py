@@ -2,7 +2,7 @@
 
 from llvmlite import ir
 
-from ..codegen import I1, ITEMSIZE, ir_type
+from ..codegen import I1, ITEMSIZE, ArrayValue, ir_type
 
 
 def element_ptr(ctx, arr, index):
@@ -47,19 +47,19 @@ def elementwise_loop(ctx, shape, operands, body, contiguous_path=True):
             body([element_ptr(ctx, op, i) for op in operands])
         b.branch(done)
         b.position_at_end(slow)
-        _nest(ctx, shape, operands, body)
+        _nest(ctx, shape, operands, body, plain=True)
         b.branch(done)
         b.position_at_end(done)
     else:
         _nest(ctx, shape, operands, body)
 
 
-def _nest(ctx, shape, operands, body):
+def _nest(ctx, shape, operands, body, plain=False):
     b = ctx.builder
     estrides = [[b.sdiv(s, ctx.i64(ITEMSIZE[op.dtype])) for s in op.strides] for op in operands]
 
     def rec(d, offsets):
-        with ctx.loop(shape[d], f"d{d}") as i:
+        with ctx.loop(shape[d], f"d{d}", plain=plain) as i:
             new = [b.add(off, b.mul(i, estrides[k][d])) for k, off in enumerate(offsets)]
             if d == len(shape) - 1:
                 body([element_ptr(ctx, op, o) for op, o in zip(operands, new)])
@@ -67,3 +67,39 @@ def _nest(ctx, shape, operands, body):
                 rec(d + 1, new)
 
     rec(0, [ctx.i64(0)] * len(operands))
+
+
+def kernel_loop(ctx, key, shape, operands, body, extras=(), contiguous_path=True, written=()):
+    """``elementwise_loop`` as a kernel function (``ctx.kernel``), shared by every caller with ``key``.
+
+    ``body(ptrs, extras)`` may use only its arguments and the operands' dtypes:
+    ``extras`` are IR values (scalars loaded once outside the loop) passed in.
+    ``written`` lists the operands the body stores to; they must be fresh
+    memory that no other operand overlaps (so the kernel's pointers are noalias).
+    """
+    nd = len(shape)
+    params = list(shape)
+    for op in operands:
+        params += [op.data] + list(op.strides)
+    params += list(extras)
+    dtypes = tuple(op.dtype for op in operands)
+
+    def emit(ctx, args):
+        inner_shape = args[:nd]
+        inner_ops, k = [], nd
+        for dtype in dtypes:
+            inner_ops.append(ArrayValue(dtype, args[k], inner_shape, args[k + 1:k + 1 + nd]))
+            k += 1 + nd
+        inner_extras = args[k:]
+        elementwise_loop(ctx, inner_shape, inner_ops, lambda ptrs: body(ptrs, inner_extras), contiguous_path)
+
+    # Only read operands may alias each other; written ones are fresh, so every pointer is noalias then.
+    noalias = [nd + k * (1 + nd) for k in range(len(operands))] if written else []
+    ctx.kernel(("loop", key, nd, dtypes, contiguous_path, tuple(written)), params, emit, noalias=noalias)
+
+
+def copy_loop(ctx, src, dst, fresh=False):
+    """``dst[...] = src`` (same shape and dtype) as a shared kernel; ``fresh``: ``dst`` overlaps nothing."""
+    kernel_loop(ctx, "copy", dst.shape, [src, dst],
+                lambda ptrs, _: store_value(ctx, dst, ptrs[1], load_value(ctx, src, ptrs[0])),
+                written=(1,) if fresh else ())

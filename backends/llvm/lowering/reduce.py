@@ -16,7 +16,7 @@ from .. import scalar_ir
 from ..codegen import ERR_EMPTY_REDUCTION, ITEMSIZE, ArrayValue, ir_type
 from . import register
 from .elemwise import broadcast_shape, broadcast_view
-from .loops import elementwise_loop, load_value, store_value
+from .loops import kernel_loop, load_value, store_value
 
 _COMBINE = {"sum": "add", "prod": "mul", "max": "maximum", "min": "minimum", "all": "and", "any": "or"}
 
@@ -65,7 +65,7 @@ def lower_careduce(ctx, node, ins):
     def element(values):
         return values[0], in_dtype
 
-    return [_reduce(ctx, node, node.op.label, node.op.axis, list(x.shape), [x], element)]
+    return [_reduce(ctx, node, node.op.label, node.op.axis, list(x.shape), [x], element, (in_dtype,))]
 
 
 @register(FusedReduce, _can_lower_fused)
@@ -80,10 +80,12 @@ def lower_fused_reduce(ctx, node, ins):
         results = scalar_ir.emit_composite(ctx, comp, list(zip(values, in_dtypes)))
         return results[0], elem_dtype
 
-    return [_reduce(ctx, node, node.op.reduce_op.label, node.op.axis, shape, views, element)]
+    key = (comp.cache_key, tuple(in_dtypes), elem_dtype)
+    return [_reduce(ctx, node, node.op.reduce_op.label, node.op.axis, shape, views, element, key)]
 
 
-def _reduce(ctx, node, label, axes, shape, inputs, element):
+def _reduce(ctx, node, label, axes, shape, inputs, element, element_key):
+    """``element(values) -> (value, dtype)`` may use only its arguments: ``element_key`` names what it does."""
     b = ctx.builder
     out_var = node.outputs[0]
     out_dtype = str(out_var.type.dtype)
@@ -106,24 +108,26 @@ def _reduce(ctx, node, label, axes, shape, inputs, element):
         acc_strides.append(ctx.i64(0) if d in axes else next(it))
     acc_full = acc.view(shape=shape, strides=acc_strides)
     init = _identity(label, acc_dtype)
-    elementwise_loop(ctx, kept, [acc],
-                     lambda ptrs: store_value(ctx, acc, ptrs[0], init), contiguous_path=False)
+    kernel_loop(ctx, ("reduce.init", label), kept, [acc], lambda ptrs, _: store_value(ctx, acc, ptrs[0], init),
+                contiguous_path=False, written=(0,))
     combine = scalar_ir.scal_op(_COMBINE[label])
 
-    def body(ptrs):
+    def body(ptrs, _):
         values = [load_value(ctx, arr, p) for arr, p in zip(inputs, ptrs[:-1])]
         v, dtype = element(values)
-        v = scalar_ir.cast(b, v, dtype, acc_dtype)
+        v = scalar_ir.cast(ctx.builder, v, dtype, acc_dtype)
         current = load_value(ctx, acc_full, ptrs[-1])
         store_value(ctx, acc_full, ptrs[-1], scalar_ir.emit(ctx, combine, [(current, acc_dtype), (v, acc_dtype)],
                                                             acc_dtype))
 
-    elementwise_loop(ctx, shape, inputs + [acc_full], body, contiguous_path=False)
+    # The accumulator is fresh memory: only it is written, so the kernel's pointers are noalias.
+    kernel_loop(ctx, ("reduce", label, element_key), shape,
+                inputs + [acc_full], body, contiguous_path=False, written=(len(inputs),))
     if acc is not out:
-        elementwise_loop(ctx, kept, [acc, out], lambda ptrs: store_value(
-            ctx, out, ptrs[1], scalar_ir.cast(b, load_value(ctx, acc, ptrs[0]), acc_dtype, out_dtype)),
-            contiguous_path=False)
+        kernel_loop(ctx, "reduce.cast", kept, [acc, out], lambda ptrs, _: store_value(
+            ctx, out, ptrs[1], scalar_ir.cast(ctx.builder, load_value(ctx, acc, ptrs[0]), acc_dtype, out_dtype)),
+            contiguous_path=False, written=(1,))
     return out
 
 
-__all__ = ["ArrayValue", "ITEMSIZE"]
+__all__ = ["ITEMSIZE", "ArrayValue"]

@@ -8,7 +8,7 @@ from symgraph.tensor.shape import Reshape, Shape, Shape_i, SpecifyShape
 from .. import scalar_ir
 from ..codegen import ERR_BROADCAST, ERR_SHAPE, ERR_STATIC_SHAPE, ITEMSIZE
 from . import register
-from .loops import elementwise_loop, load_value, store_value
+from .loops import kernel_loop, load_value, store_value
 
 
 @register(DimShuffle)
@@ -103,10 +103,11 @@ def lower_alloc(ctx, node, ins):
                                        for d in range(value.ndim)]
     src = value.view(shape=shape, strides=strides)
 
-    def body(ptrs):
-        store_value(ctx, out, ptrs[1], scalar_ir.cast(b, load_value(ctx, src, ptrs[0]), src.dtype, out.dtype))
+    def body(ptrs, _):
+        value = scalar_ir.cast(ctx.builder, load_value(ctx, src, ptrs[0]), src.dtype, out.dtype)
+        store_value(ctx, out, ptrs[1], value)
 
-    elementwise_loop(ctx, shape, [src, out], body)
+    kernel_loop(ctx, "cast", shape, [src, out], body, written=(1,))
     return [out]
 
 
