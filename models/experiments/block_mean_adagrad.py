@@ -13,7 +13,7 @@ LR_GRIDS = {"SGD": (1e-3, 1e-2, 1e-1), "diag AdaGrad": (0.01, 0.1, 1.0),
 
 @experiment("block-mean-adagrad", paper="2. Block Mean Approximation (Lu et al. 2018)",
             claim="block-mean AdaGrad (k x k eigh per step) beats diagonal AdaGrad on correlated problems",
-            runtime="2 min")
+            runtime="40 s")
 def run(config):
     from symgraph.models import block_mean as bm
     from symgraph.models.linalg import np_inverse_sqrt

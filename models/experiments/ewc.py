@@ -24,7 +24,7 @@ def _key(method, lr, lam):
 @experiment("ewc", paper="16. Overcoming catastrophic forgetting: EWC (Kirkpatrick et al. 2017)",
             claim="a Fisher-weighted quadratic anchor to earlier tasks' solutions keeps old permuted-digit tasks "
                   "while learning new ones; plain SGD forgets and an unweighted L2 anchor cannot learn the new task",
-            runtime="2 min")
+            runtime="30 s")
 def run(config):
     from symgraph.models import data
 

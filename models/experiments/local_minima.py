@@ -13,7 +13,7 @@ WIDTHS = (2, 3)
 @experiment("local-minima", paper="14. Local minima in training of neural networks (Swirszcz et al. 2016)",
             claim="full-batch GD on a tiny ReLU regression gets stuck in certified bad minima from many "
                   "initialisations; a dead-ReLU initialisation blinds a digits MLP",
-            runtime="2 min")
+            runtime="10 s")
 def run(config):
     n_inits = config.size(200, 24) // len(WIDTHS)     # 200 initialisations in all, split over the widths
     steps = config.size(6000, 600)

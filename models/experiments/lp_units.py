@@ -18,7 +18,7 @@ RHO_LR_B = 3e-2                  # (b) Adam lr of rho (10x the weights'); see th
 @experiment("lp-units", paper="22. Learned-Norm Pooling (Gulcehre et al. 2014)",
             claim="Lp units with a learned p per unit model curved boundaries with 2 units far better than "
                   "maxout, and match maxout on digits at equal parameter count with a spread of learned p",
-            runtime="2 min")
+            runtime="25 s")
 def run(config):
     seeds = list(config.seeds)
     steps_a = config.size(3000, 200)

@@ -24,7 +24,7 @@ ALPHAS = (0.01, 0.03, 0.1)
 @experiment("mbpa", paper="4. Memory-based Parameter Adaptation (Sprechmann et al. 2018)",
             claim="adapting the output layer at test time on K neighbours from an episodic memory recovers "
                   "earlier permuted-digit tasks that the sequentially trained parametric net forgot",
-            runtime="2 min")
+            runtime="10 s")
 def run(config):
     from symgraph.models import data
     from symgraph.models.memory import KNN, MbPA

@@ -19,7 +19,7 @@ DECAY_C = 1e-2                                         # (c)'s L2 term: minima a
 @experiment("saddle-free-newton", paper="23. Identifying and attacking the saddle point problem (Dauphin et al. 2014)",
             claim="saddle-free Newton |H|^-1 g escapes saddles that attract Newton and slow GD; the error at "
                   "critical points rises with their index",
-            runtime="3 min")
+            runtime="4 min")
 def run(config):
     from symgraph.models.saddle import TanhMLP
 

@@ -12,7 +12,7 @@ ALPHAS = (0.1, 1.0, 10.0)
 @experiment("sharp-minima", paper="12. Sharp Minima Can Generalize (Dinh et al. 2017)",
             claim="T_alpha(W1, W2) = (alpha W1, W2 / alpha) keeps a ReLU net's function while its Hessian's "
                   "top eigenvalue and epsilon-sharpness grow without bound",
-            runtime="2 min")
+            runtime="10 s")
 def run(config):
     from symgraph.models import data
 

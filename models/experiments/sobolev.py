@@ -53,7 +53,7 @@ def random_unit_vectors(rng, n, d):
 @experiment("sobolev", paper="7. Sobolev Training (Czarnecki et al. 2017)",
             claim="matching target derivatives as well as values makes 2-D regression and few-shot distillation "
                   "far more accurate",
-            runtime="3 min")
+            runtime="1 min")
 def run(config):
     seeds = list(config.seeds)
     steps_a = config.size(2000, 60)
