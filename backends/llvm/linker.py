@@ -1,10 +1,11 @@
 """Compile a FunctionGraph: native segments for lowerable nodes, ``perform`` for the rest.
 
 A fully lowerable graph becomes one entry point, and a call is one crossing
-into native code: ``entry(values, outputs, err, constants)``.  Where some
-nodes have no lowering, the graph is split around them; those nodes run
-through ``perform`` and are listed in ``run.fallback_nodes`` (debugprint
-marks them).
+into native code: a builtin (fastcall.py) calling ``entry(values, outputs,
+err, constants)``; ``run.native_function`` makes the builtin that
+``Function`` calls directly.  Where some nodes have no lowering, the graph
+is split around them; those nodes run through ``perform`` and are listed in
+``run.fallback_nodes`` (debugprint marks them).
 """
 
 import ctypes
@@ -24,7 +25,7 @@ from symgraph.errors import (
 )
 from symgraph.graph.basic import Constant
 
-from . import jit
+from . import fastcall, jit
 from .codegen import (
     ERR_ALLOC,
     ERR_BROADCAST,
@@ -39,8 +40,6 @@ from .segment import build_segment
 from .segment_key import segment_key
 
 EMBED_LIMIT = 16
-_ENTRY_TYPE = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.py_object, ctypes.c_void_p,
-                                ctypes.c_void_p)
 _compiled = {}
 _compile_lock = threading.RLock()
 
@@ -64,6 +63,10 @@ def compile(fgraph, mode):
     fallback = [n for n, ok in zip(nodes, lowerable) if not ok]
 
     later_uses = _uses_after(steps, fgraph)
+    # A segment's outputs in the graph's order where they are its outputs: a fully native graph's
+    # results are then the entry's outputs as they are, which fastcall.py's builtin needs.
+    rank = {v: k for k, v in reversed(list(enumerate(fgraph.outputs)))}
+    later_uses = [sorted(uses, key=lambda v: rank.get(v, len(rank))) for uses in later_uses]
     cells = {}
 
     def cell(v):
@@ -87,6 +90,7 @@ def compile(fgraph, mode):
     if len(thunks) == 1 and steps[0][0] == "native" and not fallback:
         seg_thunk = thunks[0]
         run = seg_thunk.direct(fgraph)
+        run.native_function = seg_thunk.native_function(fgraph)
     else:
         def run(values):
             for c, v in zip(input_cells, values):
@@ -155,7 +159,7 @@ class NativeSegment:
         self.outputs = list(dict.fromkeys(outputs))
         self.constants = constants
         self.name, address, self.meta = self._compile()
-        self.entry = _ENTRY_TYPE(address)
+        self.entry = address
         self.err = (ctypes.c_int64 * 8)()
         self.err_addr = ctypes.addressof(self.err)
         # Intermediates' buffers, kept between calls: (data, capacity) per slot, freed with the segment.
@@ -164,6 +168,8 @@ class NativeSegment:
         self.const_table = (ctypes.c_void_p * (len(constants) + 1))(
             *[c.ctypes.data for _, c in constants], ctypes.addressof(self.workspace))
         self.const_addr = ctypes.addressof(self.const_table)
+        self.native = fastcall.segment_builtin(address, self.err_addr, self.const_addr, len(inputs),
+                                               len(self.outputs))
 
     def _compile(self):
         """``(entry name, address, meta)``: from this process, the disk cache, or LLVM, in that order.
@@ -208,8 +214,8 @@ class NativeSegment:
         return build_segment(self.name, self.nodes, self.inputs, self.outputs, self.constants)
 
     def call(self, values, converted=False):
-        outs = [None] * len(self.outputs)
-        if self.entry(values, outs, self.err_addr, self.const_addr) != 0:
+        outs = self.native(*values)
+        if outs is None:
             if self.err[0] != ERR_INPUT:
                 self.raise_error(values)
             if not converted and any(not isinstance(v, np.ndarray) or v.dtype != var.type.numpy_dtype
@@ -217,8 +223,8 @@ class NativeSegment:
                 raise InputMismatch()
             # Right type but a layout native code refuses (misaligned, byte-swapped).
             values = [np.ascontiguousarray(v, dtype=v.dtype.newbyteorder("=")) for v in values]
-            outs = [None] * len(self.outputs)
-            if self.entry(values, outs, self.err_addr, self.const_addr) != 0:
+            outs = self.native(*values)
+            if outs is None:
                 if self.err[0] == ERR_INPUT:
                     raise InputMismatch()
                 self.raise_error(values)
@@ -274,23 +280,51 @@ class NativeSegment:
             index = [self.outputs.index(o) if o in self.outputs else None for o in fgraph.outputs]
             seg_pos = [fgraph.inputs.index(v) for v in self.inputs]
             identity = seg_pos == list(range(len(fgraph.inputs)))
-            entry, err_addr, const_addr = self.entry, self.err_addr, self.const_addr
-            n_out = len(self.outputs)
-            simple = index == list(range(n_out))
+            native = self.native
+            simple = index == list(range(len(self.outputs)))
+            # A variable listed twice (an output also returned as an update, say) gets a copy
+            # per further listing, so no two results share memory.
+            again = {k for k, i in enumerate(index) if i is not None and i in index[:k]}
 
             def run(values):
                 seg_values = values if identity else [values[p] for p in seg_pos]
-                outs = [None] * n_out
-                if entry(seg_values, outs, err_addr, const_addr) != 0:
+                outs = native(*seg_values)
+                if outs is None:
                     outs = self.call(seg_values)
                 if simple:
                     return outs
-                return [outs[i] if i is not None else _passthrough(fgraph, k, values)
-                        for k, i in enumerate(index)]
+                return [(np.array(outs[i], copy=True) if k in again else outs[i]) if i is not None
+                        else _passthrough(fgraph, k, values) for k, i in enumerate(index)]
 
             return run
 
+        def native_function(fgraph):
+            """``make(n_args, shared, n_outputs, single, fallback, update_targets)``: a builtin, or None.
+
+            ``Function``'s layout: ``fgraph.inputs`` are ``n_args`` explicit inputs, then
+            the ``shared`` variables; ``fgraph.outputs`` are ``n_outputs`` outputs, then the
+            new values of ``update_targets``.  Only graphs whose results are exactly the
+            segment's outputs qualify (None: ``Function`` keeps its Python path).
+            """
+            if [self.outputs.index(o) if o in self.outputs else None for o in fgraph.outputs] != \
+                    list(range(len(self.outputs))):
+                return None
+            positions = [fgraph.inputs.index(v) for v in self.inputs]
+
+            def make(n_args, shared, n_outputs, single, fallback, update_targets=()):
+                containers = [s.container for s in (*shared, *update_targets)]
+                if n_args + len(shared) != len(fgraph.inputs) or \
+                        any(type(c) is not list or len(c) != 1 for c in containers):
+                    return None
+                return fastcall.function_builtin(
+                    self.entry, self.err_addr, self.const_addr, n_args, positions, len(self.outputs),
+                    n_outputs, single, [s.container for s in shared], [s.container for s in update_targets],
+                    fallback, keep_alive=self)
+
+            return make
+
         run.direct = direct
+        run.native_function = native_function
         return run
 
 

@@ -1,10 +1,12 @@
 """One native entry point for a run of lowerable nodes.
 
-The entry point is ``i32 entry(PyObject *values, PyObject *outputs,
-i64 *err, i8 **constants)``: ``values`` is the list of input arrays, whose
-types, dtypes, ranks and layouts it checks itself; ``outputs`` is a list it
-fills with fresh NumPy arrays.  On failure it releases what it allocated,
-writes an error record and returns non-zero.  Shapes are runtime values, so
+The entry point is ``i32 entry(PyObject *const *values, PyObject **outputs,
+i64 *err, i8 **constants)``: ``values`` are the input arrays (borrowed, as
+CPython passes a vectorcall's arguments), whose types, dtypes, ranks and
+layouts it checks itself; ``outputs`` receives a new reference to a fresh
+NumPy array per output (fastcall.py wraps the entry in a Python builtin).  On
+failure it releases what it allocated (outputs already stored stay the
+caller's to release), writes an error record and returns non-zero.  Shapes are runtime values, so
 one compiled entry serves every batch size.  ``constants`` ends with the
 address of the segment's workspace table: intermediates live in buffers kept
 between calls, shared by values whose lifetimes do not overlap.
@@ -34,7 +36,6 @@ from .codegen import (
 from .lowering import find
 from .lowering.loops import copy_loop
 
-OFF_LIST_ITEMS = 24   # PyListObject.ob_item
 OFF_FLAGS = 64
 NPY_ALIGNED = 0x100
 MAX_ALLOCATIONS = 4096  # NumPy arrays one entry point may create (a stack table of pointers)
@@ -185,7 +186,7 @@ def build_segment(name, nodes, inputs, outputs, constants, meta=None):
     """IR text of the entry point; ``meta`` (a dict) receives what calling it needs besides its name."""
     module = ir.Module(name=name)
     fn = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR, PTR]), name=name)
-    values_obj, outputs_obj, err_ptr, consts_ptr = fn.args
+    items, out_items, err_ptr, consts_ptr = fn.args
     entry = fn.append_basic_block("entry")
     b = ir.IRBuilder(entry)
     # The allocation table is cleared once its final size is known (see the end).
@@ -199,7 +200,6 @@ def build_segment(name, nodes, inputs, outputs, constants, meta=None):
     ctx.fail_block = fail
 
     env = {}
-    items = ctx.load_field(values_obj, OFF_LIST_ITEMS, PTR)
     array_type = ctx.global_ptr("symgraph_PyArray_Type")
     for k, var in enumerate(inputs):
         obj = b.load(b.gep(items, [ir.Constant(I64, k)], source_etype=PTR), typ=PTR)
@@ -231,7 +231,6 @@ def build_segment(name, nodes, inputs, outputs, constants, meta=None):
         for var, arr in zip(node.outputs, results):
             env[var] = arr
 
-    set_item = ctx.declare("PyList_SetItem", I32, [PTR, I64, PTR])
     incref = ctx.declare("Py_IncRef", ir.VoidType(), [PTR])
     given = {}
     for k, var in enumerate(outputs):
@@ -246,7 +245,7 @@ def build_segment(name, nodes, inputs, outputs, constants, meta=None):
             obj = b.load(b.gep(objs, [ir.Constant(I64, slot)], source_etype=PTR), typ=PTR)
             b.store(ir.Constant(PTR, None), b.gep(objs, [ir.Constant(I64, slot)], source_etype=PTR))
             given[var] = obj
-        b.call(set_item, [outputs_obj, ir.Constant(I64, k), obj])
+        b.store(obj, b.gep(out_items, [ir.Constant(I64, k)], source_etype=PTR))
     _release_all(ctx, objs, n_max)
     end_block = b.block
     b.position_after(objs)

@@ -1,6 +1,9 @@
 """function(): compile symbolic inputs and outputs into a callable."""
 
+import functools
+import operator
 import warnings
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -178,6 +181,16 @@ class Function:
         self._backend_checks = getattr(self._run, "checks_inputs", False)
         self._n_args = len(self.ins)
         self._update_index = [fgraph.inputs.index(t) for t in self.update_targets]
+        # A backend that runs the whole call natively gives a builtin doing all of __call__ (it hands
+        # whatever it cannot do, errors included, to __call__ itself).
+        make = getattr(self._run, "native_function", None)
+        native = None
+        if make is not None and not self._copy_out and not self._copy_updates:
+            native = make(self._n_args, self.shared_inputs, self.n_outputs, self.single_output,
+                          functools.partial(_call_python, weakref.ref(self)), self.update_targets)
+        if native is not None:
+            self._native_call = native
+            self.__class__ = _NativeFunction
 
     @property
     def inputs(self):
@@ -269,6 +282,20 @@ class Function:
 
     def __repr__(self):
         return f"<symgraph Function {self.name or ''} {len(self.ins)} inputs -> {self.n_outputs} outputs>"
+
+
+class _NativeFunction(Function):
+    """A Function whose calls go straight to its native builtin (no Python frame in between)."""
+
+    __call__ = property(operator.attrgetter("_native_call"))
+
+
+def _call_python(ref, *args, **kwargs):
+    # The builtin holds its function weakly (no reference cycle); it may outlive it only if kept apart.
+    f = ref()
+    if f is None:
+        raise SymgraphError("this compiled function has been deleted; keep the Function, not its __call__")
+    return Function.__call__(f, *args, **kwargs)
 
 
 def _rebuild_function(inputs, outputs, updates, givens, mode, on_unused_input, name, allow_input_downcast):
