@@ -42,3 +42,11 @@ def test_environment_variable_is_read_at_import():
     out = subprocess.run([sys.executable, "-c", "import symgraph; print(symgraph.config.floatX)"],
                          env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "float32"
+
+
+def test_monkeypatched_options_are_restored_afterwards():
+    before = sg.config.compiledir
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sg.config, "compiledir", "/nowhere")
+        assert sg.config.compiledir == "/nowhere"
+    assert sg.config.compiledir == before
