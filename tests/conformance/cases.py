@@ -36,6 +36,7 @@ FAMILIES = [
     "cases_join",
     "cases_sort",
     "cases_creation",
+    "cases_nnet",
 ]
 
 
