@@ -5,6 +5,7 @@ from symgraph.tensor.elemwise import Elemwise
 
 from .. import scalar_ir
 from ..codegen import ERR_BROADCAST
+from ..threads import element_cost
 from . import register
 from .loops import kernel_loop, load_value, store_value
 
@@ -71,5 +72,5 @@ def lower_elemwise(ctx, node, ins):
 
     key = ("elemwise", op_key, tuple(in_dtypes), tuple(out_dtypes), tuple(scalars))
     kernel_loop(ctx, key, shape, operands, body, extras=[load_value(ctx, ins[k], ins[k].data) for k in scalars],
-                written=range(len(arrays), len(operands)))
+                written=range(len(arrays), len(operands)), parallel=element_cost(op))
     return outs

@@ -3,6 +3,7 @@
 from llvmlite import ir
 
 from ..codegen import I1, ITEMSIZE, ArrayValue, ir_type
+from ..threads import parallel_kernel
 
 
 def element_ptr(ctx, arr, index):
@@ -69,13 +70,16 @@ def _nest(ctx, shape, operands, body, plain=False):
     rec(0, [ctx.i64(0)] * len(operands))
 
 
-def kernel_loop(ctx, key, shape, operands, body, extras=(), contiguous_path=True, written=()):
+def kernel_loop(ctx, key, shape, operands, body, extras=(), contiguous_path=True, written=(), parallel=0):
     """``elementwise_loop`` as a kernel function (``ctx.kernel``), shared by every caller with ``key``.
 
     ``body(ptrs, extras)`` may use only its arguments and the operands' dtypes:
     ``extras`` are IR values (scalars loaded once outside the loop) passed in.
     ``written`` lists the operands the body stores to; they must be fresh
     memory that no other operand overlaps (so the kernel's pointers are noalias).
+    ``parallel`` (a cost per element, ``threads.element_cost``; 0: never):
+    every index is computed on its own (no accumulation), so a large loop may
+    be split along its first axis across threads (threads.py).
     """
     nd = len(shape)
     params = list(shape)
@@ -95,7 +99,13 @@ def kernel_loop(ctx, key, shape, operands, body, extras=(), contiguous_path=True
 
     # Only read operands may alias each other; written ones are fresh, so every pointer is noalias then.
     noalias = [nd + k * (1 + nd) for k in range(len(operands))] if written else []
-    ctx.kernel(("loop", key, nd, dtypes, contiguous_path, tuple(written)), params, emit, noalias=noalias)
+    full_key = ("loop", key, nd, dtypes, contiguous_path, tuple(written))
+    if parallel and written and nd:
+        # Axis-0 slices of fresh outputs never overlap: chunks may run at once.
+        chunked = [(nd + k * (1 + nd), nd + k * (1 + nd) + 1) for k in range(len(operands))]
+        parallel_kernel(ctx, full_key, params, emit, noalias, 0, chunked, range(nd), cost=parallel)
+    else:
+        ctx.kernel(full_key, params, emit, noalias=noalias)
 
 
 def copy_loop(ctx, src, dst, fresh=False):

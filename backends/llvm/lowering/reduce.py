@@ -1,10 +1,15 @@
 """Reductions (CAReduce) and fused elementwise+reduction (FusedReduce) in one pass over memory.
 
-The input is walked in its own order and each element is combined into an
-accumulator addressed with stride 0 along the reduced axes.  float32 sums and
-products accumulate in float64 (then round once), so a sum of 10^7 float32
-values keeps float32 accuracy; a full reduction accumulates in a stack slot
-that LLVM keeps in a register.
+float32 sums and products accumulate in float64 (then round once), so a sum
+of 10^7 float32 values keeps float32 accuracy.
+
+Two paths.  When the reduced axes are the trailing ones (a full reduction,
+or row-wise like logsumexp's) and each input is, at run time, contiguous over
+them (or constant over them: broadcast), every output element is one flat
+loop with its accumulator in a register, combined with reassociation
+allowed so the loop vectoriser keeps several partial results (``_row_reduce``).  Otherwise the
+input is walked in its own order and each element is combined into an
+accumulator addressed with stride 0 along the reduced axes.
 """
 
 from llvmlite import ir
@@ -13,11 +18,14 @@ from symgraph.tensor.fused_reduce import FusedReduce
 from symgraph.tensor.reduction import CAReduce
 
 from .. import scalar_ir
-from ..codegen import ERR_EMPTY_REDUCTION, ITEMSIZE, ArrayValue, ir_type
+from ..codegen import ERR_EMPTY_REDUCTION, ITEMSIZE, ArrayValue, ir_type, is_float
+from ..threads import element_cost, parallel_kernel
 from . import register
 from .elemwise import broadcast_shape, broadcast_view
 from .loops import kernel_loop, load_value, store_value
 
+# Elements per partial result of a long full reduction (and the least that is cut into blocks, twice it).
+BLOCK = 1 << 16
 _COMBINE = {"sum": "add", "prod": "mul", "max": "maximum", "min": "minimum", "all": "and", "any": "or"}
 
 
@@ -80,6 +88,8 @@ def lower_fused_reduce(ctx, node, ins):
         results = scalar_ir.emit_composite(ctx, comp, list(zip(values, in_dtypes)))
         return results[0], elem_dtype
 
+    element.cost = element_cost(comp) + 1  # when threads pay off (threads.py)
+
     key = (comp.cache_key, tuple(in_dtypes), elem_dtype)
     return [_reduce(ctx, node, node.op.reduce_op.label, node.op.axis, shape, views, element, key)]
 
@@ -90,12 +100,46 @@ def _reduce(ctx, node, label, axes, shape, inputs, element, element_key):
     out_var = node.outputs[0]
     out_dtype = str(out_var.type.dtype)
     acc_dtype = _acc_dtype(label, out_dtype)
+    axes = tuple(sorted(int(a) for a in axes))
     if label in ("max", "min"):
         for a in axes:
             ctx.check(b.icmp_signed(">", shape[a], ctx.i64(0)), ERR_EMPTY_REDUCTION, ctx.node_id(node),
                       ctx.i64(a))
     kept = [shape[d] for d in range(len(shape)) if d not in axes]
     out = ctx.alloc(out_var, kept)
+    args = (ctx, label, axes, shape, inputs, element, element_key, acc_dtype, out)
+    plan = _row_plan(axes, len(shape), [v.type.shape for v in node.inputs])
+    if plan is None:
+        _strided_reduce(*args)
+        return out
+    if "row" not in plan or len(axes) == 1:
+        # Over one axis any stride gives a flat loop (LLVM adds a vectorised version for stride 1).
+        _rows(ctx, label, axes, shape, inputs, plan, element, element_key, acc_dtype, out, unit=False)
+        return out
+    # Over several axes the flat path needs each input contiguous over them (a runtime property).
+    ok = ir.Constant(ir.IntType(1), 1)
+    for arr, kind in zip(inputs, plan):
+        if kind == "row":
+            block = arr.view(shape=[shape[d] for d in axes], strides=[arr.strides[d] for d in axes])
+            ok = b.and_(ok, ctx.is_c_contiguous(block))
+    fast = b.append_basic_block("reduce.rows")
+    slow = b.append_basic_block("reduce.strided")
+    done = b.append_basic_block("reduce.done")
+    b.cbranch(ok, fast, slow)
+    b.position_at_end(fast)
+    _rows(ctx, label, axes, shape, inputs, plan, element, element_key, acc_dtype, out, unit=True)
+    b.branch(done)
+    b.position_at_end(slow)
+    _strided_reduce(*args)
+    b.branch(done)
+    b.position_at_end(done)
+    return out
+
+
+def _strided_reduce(ctx, label, axes, shape, inputs, element, element_key, acc_dtype, out):
+    """Any layout: each element is combined into ``acc`` seen with stride 0 along the reduced axes."""
+    out_dtype = out.dtype
+    kept = list(out.shape)
     if acc_dtype == out_dtype:
         acc = out
     elif not kept:
@@ -127,7 +171,191 @@ def _reduce(ctx, node, label, axes, shape, inputs, element, element_key):
         kernel_loop(ctx, "reduce.cast", kept, [acc, out], lambda ptrs, _: store_value(
             ctx, out, ptrs[1], scalar_ir.cast(ctx.builder, load_value(ctx, acc, ptrs[0]), acc_dtype, out_dtype)),
             contiguous_path=False, written=(1,))
-    return out
+
+
+def _row_plan(axes, nd, input_shapes):
+    """Per input ``"row"`` (varies over the reduced axes) or ``"scalar"`` (broadcast over all of them),
+    when the reduced axes are the trailing ones; None when the flat path does not apply."""
+    if not axes or tuple(axes) != tuple(range(nd - len(axes), nd)):
+        return None
+    plan = []
+    for static in input_shapes:
+        ones = [static[d] == 1 for d in axes]
+        if all(ones):
+            plan.append("scalar")
+        elif not any(ones):
+            plan.append("row")
+        else:
+            return None
+    return plan
+
+
+def _rows(ctx, label, axes, shape, inputs, plan, element, element_key, acc_dtype, out, unit):
+    """The flat path: ``_row_reduce``; a full reduction is cut into blocks.
+
+    Blocks of BLOCK elements are reduced into partial results (in parallel,
+    threads.py), which are then combined in order.  Where the blocks start
+    depends only on the length, so the result is the same for any thread count.
+    """
+    nk = len(shape) - len(axes)
+    if nk or "row" not in plan:
+        _row_reduce(ctx, label, axes, shape, inputs, plan, element, element_key, acc_dtype, out, unit)
+        return
+    b = ctx.builder
+    count = ctx.size([shape[d] for d in axes])
+    parts = b.sdiv(b.add(count, ctx.i64(BLOCK - 1)), ctx.i64(BLOCK))
+    parts = b.select(b.icmp_signed("<", parts, ctx.i64(1)), ctx.i64(1), parts)
+    blocks = []
+    for arr, kind in zip(inputs, plan):
+        if kind == "row":
+            step = ctx.i64(ITEMSIZE[arr.dtype]) if unit else arr.strides[-1]
+            blocks.append(ArrayValue(arr.dtype, arr.data, [parts, count], [b.mul(step, ctx.i64(BLOCK)), step]))
+        else:
+            blocks.append(ArrayValue(arr.dtype, arr.data, [parts, ctx.i64(1)], [ctx.i64(0), ctx.i64(0)]))
+    with b.goto_entry_block():
+        # An 8-byte cell typed as an opaque pointer, like an array's data: one kernel serves both branches.
+        total = ArrayValue(acc_dtype, b.alloca(ir.PointerType()), [], [])
+    size = ctx.i64(ITEMSIZE[acc_dtype])
+
+    def per_block(dest):
+        _row_reduce(ctx, label, (1,), [parts, count], blocks, plan, element, element_key, acc_dtype, dest, unit,
+                    blocked=True)
+
+    several = b.append_basic_block("reduce.blocks")
+    one = b.append_basic_block("reduce.block")
+    done = b.append_basic_block("reduce.blocks.done")
+    b.cbranch(b.icmp_signed(">", parts, ctx.i64(1)), several, one)
+    b.position_at_end(one)
+    per_block(total.view(shape=[parts], strides=[size]))
+    b.branch(done)
+    b.position_at_end(several)
+    _, _, partial = ctx.new_array(acc_dtype, [parts])
+    per_block(partial)
+    # A few hundred partial results at most per 10^7 elements: a plain loop adds them up.
+    _row_reduce(ctx, label, (0,), partial.shape, [partial], ["row"], lambda values: (values[0], acc_dtype),
+                ("partials", acc_dtype), acc_dtype, total, False, vectorise=False)
+    b.branch(done)
+    b.position_at_end(done)
+    store_value(ctx, out, out.data, scalar_ir.cast(b, load_value(ctx, total, total.data), acc_dtype, out.dtype))
+
+
+def _row_reduce(ctx, label, axes, shape, inputs, plan, element, element_key, acc_dtype, out, unit, blocked=False,
+                vectorise=True):
+    """One flat loop per output element over the reduced block: contiguous in every "row" input if
+    ``unit``, else (one reduced axis) with each input's stride along it.
+
+    The accumulator lives in a register; float sums and products may be
+    reassociated and float max/min use ``llvm.maximum``/``llvm.minimum`` (NaN
+    propagating, as NumPy), so the loop vectoriser keeps one partial result per
+    lane and combines them at the end.  float32 still accumulates in float64.
+    ``blocked`` (one kept axis): row r is elements [r*BLOCK, min((r+1)*BLOCK, count)) of one run.
+    """
+    nk = len(shape) - len(axes)
+    params = list(shape[:nk]) + [ctx.size([shape[d] for d in axes])]
+    for arr in inputs:
+        params += [arr.data] + list(arr.strides[:nk])
+    params += [out.data] + list(out.strides)
+    if not unit:
+        params += [arr.strides[-1] for arr, kind in zip(inputs, plan) if kind == "row"]
+    dtypes = [arr.dtype for arr in inputs]
+    out_dtype = out.dtype
+
+    def emit(ctx, args):
+        b = ctx.builder
+        kept, count = args[:nk], args[nk]
+        k = nk + 1
+        datas, strides = [], []
+        for _ in range(len(inputs) + 1):
+            datas.append(args[k])
+            strides.append(args[k + 1:k + 1 + nk])
+            k += 1 + nk
+        # Element strides along the row (the loads index typed pointers: LLVM versions on stride 1).
+        steps = {}
+        for j, kind in enumerate(plan):
+            if kind == "row":
+                steps[j] = None if unit else b.sdiv(args[k], ctx.i64(ITEMSIZE[dtypes[j]]))
+                k += 0 if unit else 1
+
+        def row(index, offsets):
+            ptrs = [ctx.gep(p, o) for p, o in zip(datas, offsets)]
+            fixed = {j: load_value(ctx, ArrayValue(dtypes[j], None, [], []), ptrs[j])
+                     for j, kind in enumerate(plan) if kind == "scalar"}
+            n = count
+            if blocked:
+                left = b.sub(count, b.mul(index[0], ctx.i64(BLOCK)))
+                n = b.select(b.icmp_signed("<", left, ctx.i64(BLOCK)), left, ctx.i64(BLOCK))
+            acc = _accumulate(ctx, label, n, ptrs[:-1], dtypes, fixed, steps, element, acc_dtype, vectorise)
+            store_value(ctx, ArrayValue(out_dtype, None, [], []), ptrs[-1],
+                        scalar_ir.cast(b, acc, acc_dtype, out_dtype))
+
+        def rec(d, index, offsets):
+            if d == nk:
+                row(index, offsets)
+                return
+            # The outer loops stay scalar: only the innermost (the row) is worth vectorising.
+            with ctx.loop(kept[d], f"k{d}", plain=True) as i:
+                rec(d + 1, index + [i], [b.add(o, b.mul(i, st[d])) for o, st in zip(offsets, strides)])
+
+        rec(0, [], [ctx.i64(0)] * len(datas))
+
+    # The output is fresh memory, the only one written: every pointer is noalias.
+    noalias = [nk + 1 + j * (1 + nk) for j in range(len(inputs) + 1)]
+    key = ("reduce.rows", label, element_key, tuple(plan), acc_dtype, out_dtype, nk, unit, blocked, vectorise)
+    if nk:
+        # Rows are independent: the first kept axis may be split across threads (a block's length
+        # is what is left of the run after the chunk's first block).
+        parallel_kernel(ctx, key, params, emit, noalias, 0, [(k, k + 1) for k in noalias], range(nk + 1),
+                        cost=getattr(element, "cost", 1), shifted=[(nk, BLOCK)] if blocked else ())
+    else:
+        ctx.kernel(key, params, emit, noalias=noalias)
+
+
+def _accumulate(ctx, label, count, ptrs, dtypes, fixed, steps, element, acc_dtype, vectorise=True):
+    """The reduction of ``element`` over ``count`` consecutive elements: an accumulator in a phi."""
+    b = ctx.builder
+    acc_type = ir_type(acc_dtype) if acc_dtype != "bool" else ir.IntType(1)
+    pre = b.block
+    head = b.append_basic_block("row.head")
+    body = b.append_basic_block("row.body")
+    end = b.append_basic_block("row.end")
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.phi(ir.IntType(64), name="j")
+    acc = b.phi(acc_type, name="acc")
+    i.add_incoming(ctx.i64(0), pre)
+    acc.add_incoming(_identity(label, acc_dtype), pre)
+    b.cbranch(b.icmp_signed("<", i, count), body, end)
+    b.position_at_end(body)
+    values = [fixed[j] if j in fixed else
+              load_value(ctx, ArrayValue(dt, None, [], []),
+                         b.gep(ptrs[j], [i if steps[j] is None else b.mul(i, steps[j])], source_etype=ir_type(dt)))
+              for j, dt in enumerate(dtypes)]
+    v, dtype = element(values)
+    v = scalar_ir.cast(b, v, dtype, acc_dtype)
+    new = _combine(ctx, label, acc, v, acc_dtype)
+    i.add_incoming(b.add(i, ctx.i64(1)), b.block)
+    acc.add_incoming(new, b.block)
+    latch = b.branch(head)
+    if not vectorise:
+        latch.set_metadata("llvm.loop", ctx.plain_loop_id())
+    b.position_at_end(end)
+    return acc
+
+
+def _combine(ctx, label, acc, v, dtype):
+    b = ctx.builder
+    if is_float(dtype):
+        # Reassociation lets the vectoriser split the sum into per-lane partial sums; with float32 data
+        # accumulated in float64 the result is as accurate as the sequential order (or more).
+        if label == "sum":
+            return b.fadd(acc, v, flags=("reassoc",))
+        if label == "prod":
+            return b.fmul(acc, v, flags=("reassoc",))
+        if label in ("max", "min"):
+            name = "llvm.maximum" if label == "max" else "llvm.minimum"
+            fn = b.module.declare_intrinsic(name, [acc.type], ir.FunctionType(acc.type, [acc.type, acc.type]))
+            return b.call(fn, [acc, v])
+    return scalar_ir.emit(ctx, scalar_ir.scal_op(_COMBINE[label]), [(acc, dtype), (v, dtype)], dtype)
 
 
 __all__ = ["ITEMSIZE", "ArrayValue"]
