@@ -64,3 +64,9 @@ def pin_threads(n):
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if hasattr(os, "sched_setaffinity") and int(n) < available_cores():
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: int(n)])
+    # symgraph's llvm kernels split large loops over sg.config.threads (read at import from the flags,
+    # and set here too in case symgraph was imported before the affinity was narrowed)
+    sg_flags = [f for f in os.environ.get("SYMGRAPH_FLAGS", "").split(",") if f and not f.strip().startswith("threads")]
+    os.environ["SYMGRAPH_FLAGS"] = ",".join([*sg_flags, f"threads={n}"])
+    if "symgraph" in sys.modules:
+        sys.modules["symgraph"].config.threads = int(n)
