@@ -270,6 +270,8 @@ class CrossentropySoftmax(_ClassTargetsOp):
     def perform(self, node, inputs, output_storage):
         x, t = inputs
         self.check_runtime(node, x, t)
+        # the log-sum-exp in the result dtype (float64 when dense float64 targets meet float32 logits)
+        x = x.astype(node.outputs[0].type.numpy_dtype, copy=False)
         m = x.max(axis=-1, keepdims=True) if x.shape[-1] else np.zeros(x.shape[:-1] + (1,), x.dtype)
         m = np.where(np.isfinite(m), m, 0)
         shifted = x - m

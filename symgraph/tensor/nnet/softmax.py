@@ -156,6 +156,9 @@ class LogSoftmaxGrad(_AxisOp):
     def perform(self, node, inputs, output_storage):
         dy, lsm = inputs
         _check_same_shape(node, dy, lsm)
+        # in the result dtype: a float32 operand of a float64 result is summed in float64
+        dtype = node.outputs[0].type.numpy_dtype
+        dy, lsm = dy.astype(dtype, copy=False), lsm.astype(dtype, copy=False)
         dx = dy - np.exp(lsm) * dy.sum(axis=self.axis, keepdims=True)
         output_storage[0][0] = dx.astype(node.outputs[0].type.numpy_dtype, copy=False)
 
