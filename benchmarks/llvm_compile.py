@@ -76,34 +76,20 @@ def mlp_step(tiny):
 
 def lstm_step(tiny):
     import numpy as np
+    from symgraph.models import nn
 
     import symgraph as sg
     import symgraph.tensor as T
 
+    sg.config.floatX = "float32"          # a child process of its own: the layers' parameters are float32
     vocab, embed, hidden, seq, batch = (11, 4, 6, 3, 2) if tiny else (50, 32, 64, 20, 16)
     rng = np.random.default_rng(0)
-
-    def param(name, shape, scale=0.1):
-        return sg.shared((rng.standard_normal(shape) * scale).astype("float32"), name=name)
-
-    E, W, U = param("E", (vocab, embed)), param("W", (embed, 4 * hidden)), param("U", (hidden, 4 * hidden))
-    b, V, c = param("b", (4 * hidden,), 0.0), param("V", (hidden, vocab)), param("c", (vocab,), 0.0)
-    params = [E, W, U, b, V, c]
+    emb, lstm = nn.Embedding(vocab, embed, rng=rng), nn.LSTM(embed, hidden, rng=rng)
+    out = nn.Dense(hidden, vocab, rng=rng)
+    params = [p for layer in (emb, lstm, out) for p in layer.params.list()]
     tokens, targets = T.imatrix("tokens"), T.imatrix("targets")  # (seq, batch)
-    x = E[tokens.flatten()].reshape((tokens.shape[0], tokens.shape[1], embed))
-
-    def step(xt, h, cell):
-        z = T.dot(xt, W) + T.dot(h, U) + b
-        i = T.nnet.sigmoid(z[:, :hidden])
-        f = T.nnet.sigmoid(z[:, hidden:2 * hidden])
-        o = T.nnet.sigmoid(z[:, 2 * hidden:3 * hidden])
-        g = T.tanh(z[:, 3 * hidden:])
-        cell_new = f * cell + i * g
-        return o * T.tanh(cell_new), cell_new
-
-    zeros = T.alloc(np.float32(0), tokens.shape[1], hidden)
-    (hs, _), _ = sg.scan(step, sequences=[x], outputs_info=[zeros, zeros])
-    logits = T.dot(hs.reshape((-1, hidden)), V) + c
+    hs = lstm(emb(tokens))
+    logits = out(hs.reshape((-1, hidden)))
     loss = T.mean(T.nnet.categorical_crossentropy(T.nnet.softmax(logits), targets.flatten()))
     grads = sg.grad(loss, params)
     lr = np.float32(0.1)

@@ -51,18 +51,18 @@ def run(config):
     def worst(key, fn):
         return fn([o[k][key] for o in per_seed for k in o if k != "seed"])
 
-    lam_ratio = min(o[("good", 10.0)]["lambda_max"] / o[("good", 1.0)]["lambda_max"] for o in per_seed)
-    lam_ratio_small = min(o[("good", 0.1)]["lambda_max"] / o[("good", 1.0)]["lambda_max"] for o in per_seed)
-    eps_ratios = {a: min(o[("good", a)]["eps_sharpness"] / o[("good", 1.0)]["eps_sharpness"] for o in per_seed)
-                  for a in (0.1, 10.0)}
+    def ratio(o, key, a):
+        return o[("good", a)][key] / o[("good", 1.0)][key]
+
+    lam_ratios = {a: min(ratio(o, "lambda_max", a) for o in per_seed) for a in (0.1, 10.0)}
+    eps_ratios = {a: min(ratio(o, "eps_sharpness", a) for o in per_seed) for a in (0.1, 10.0)}
     # The sharper direction of T_alpha: alpha = 10 scales the W2 Hessian block by 100, alpha = 0.1 the W1 block.
     # At a PSD minimum lambda_max(H) <= 2 max(lambda_max(H11), lambda_max(H22)), so one of the two directions
     # is guaranteed a ratio >= 50; alpha = 10 alone is not (it needs W2's block to hold the top curvature).
     sharp_alpha = max((0.1, 10.0), key=lambda a: min(
-        min(o[("good", a)]["lambda_max"] / o[("good", 1.0)]["lambda_max"] / 50.0,
-            o[("good", a)]["eps_sharpness"] / o[("good", 1.0)]["eps_sharpness"] / 10.0) for o in per_seed))
-    lam_ratio_sharp = {0.1: lam_ratio_small, 10.0: lam_ratio}[sharp_alpha]
-    eps_ratio = eps_ratios[sharp_alpha]
+        min(ratio(o, "lambda_max", a) / 50.0, ratio(o, "eps_sharpness", a) / 10.0) for o in per_seed))
+    lam_ratio, lam_ratio_small = lam_ratios[10.0], lam_ratios[0.1]
+    lam_ratio_sharp, eps_ratio = lam_ratios[sharp_alpha], eps_ratios[sharp_alpha]
     inverted = [_ranking_inverted(o) for o in per_seed]
     criteria = [
         check("outputs unchanged", worst("logit_change", max), "<=", 1e-4,
