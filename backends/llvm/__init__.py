@@ -1,6 +1,6 @@
 """The CPU compiler: lowers rewritten graphs to LLVM IR through llvmlite (no C compiler needed)."""
 
-__all__ = ["availability", "compile", "lowered_ops"]
+__all__ = ["availability", "compile", "lowered_ops", "node_thunk"]
 
 
 def availability():
@@ -27,3 +27,10 @@ def lowered_ops():
     from .linker import lowered_ops as _lowered
 
     return _lowered()
+
+
+def node_thunk(node, fgraph, in_cells, out_cells):
+    """One node run on its own (native where it has a lowering), for ``symgraph.compile.profiling``."""
+    from .profiler import node_thunk as _node_thunk
+
+    return _node_thunk(node, fgraph, in_cells, out_cells)

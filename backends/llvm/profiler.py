@@ -1,0 +1,14 @@
+"""Per-node thunks for ``symgraph.compile.profiling``: each lowerable node as its own native entry point."""
+
+from .linker import NativeSegment, _python_thunk
+from .lowering import find, load_all
+
+
+def node_thunk(node, fgraph, in_cells, out_cells):
+    load_all()
+    if find(node) is None:
+        return _python_thunk(node, in_cells, out_cells)
+    seg = NativeSegment([node], list(node.outputs), fgraph)
+    by_var = dict(zip(node.inputs, in_cells))
+    by_var.update(zip(node.outputs, out_cells))
+    return seg.thunk([by_var[v] for v in seg.inputs], [by_var[v] for v in seg.outputs])
