@@ -183,6 +183,24 @@ def test_ewc_fisher_is_the_scan_fisher_of_the_trained_mlp():
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
 
 
+def test_task3_headroom_bounds_the_gap_by_the_best_ewc_setting():
+    """Seed-mean task-3 accuracy after the last task: best EWC and SGD settings against the chosen L2."""
+    def stages(task3):
+        return {"test": [[0.9, 0.1, 0.1], [0.5, 0.9, 0.1], [0.4, 0.6, task3]]}
+
+    task3 = {("SGD", 0.1, 0.0): (0.90, 0.94), ("SGD", 0.3, 0.0): (0.95, 0.97),
+             ("L2", 0.1, 1.0): (0.70, 0.80), ("L2", 0.1, 2.0): (0.60, 0.62),
+             ("EWC", 0.1, 10.0): (0.85, 0.87), ("EWC", 0.3, 10.0): (0.80, 0.82)}
+    runs = {s: [stages(a) for a in accs] for s, accs in task3.items()}
+    best = {"SGD": ("SGD", 0.1, 0.0), "L2": ("L2", 0.1, 1.0), "EWC": ("EWC", 0.3, 10.0)}
+    room = ewc._task3_headroom(runs, list(task3), best)
+    assert room["l2_chosen"] == pytest.approx(0.75)
+    assert room["ewc_best"] == pytest.approx(0.86)
+    assert room["ewc_best_setting"] == "EWC lr=0.1 lam=10"
+    assert room["sgd_best"] == pytest.approx(0.96)
+    assert room["largest_gap"] == pytest.approx(0.11)
+
+
 def test_quick_ewc_experiment_writes_a_verdict_per_criterion(tmp_path):
     cli.main(["run", "ewc", "--quick", "--seeds", "0", "--out", str(tmp_path), "--backend", "numpy"])
     record = json.loads((tmp_path / "results.json").read_text())
@@ -197,4 +215,6 @@ def test_quick_ewc_experiment_writes_a_verdict_per_criterion(tmp_path):
         firsts = {json.dumps(v[0][0]) for k, v in runs.items() if k.split()[1] == f"lr={lr:g}"}
         assert len(firsts) == 1
     assert set(record["metrics"]["chosen"]) == {"SGD", "L2", "EWC"}
+    assert set(record["metrics"]["task3_headroom"]) == {"l2_chosen", "ewc_best_setting", "ewc_best", "sgd_best",
+                                                        "largest_gap"}
     assert (tmp_path / "task_accuracy.png").exists()
