@@ -17,6 +17,8 @@ import llvmlite
 import llvmlite.binding as llvm
 import numpy as np
 
+from . import parallel
+
 _lock = threading.Lock()
 _state = {}
 # Seconds this process spent per compile phase (benchmarks/llvm_compile.py reads them):
@@ -109,13 +111,31 @@ def _bind_symbols():
         llvm.add_symbol(f"symgraph_blas_{name}", address)
 
 
+def _tuning(pto):
+    pto.loop_vectorization = True
+    pto.slp_vectorization = True
+
+
 def optimize(module):
     tm = target_machine()
     pto = llvm.create_pipeline_tuning_options(speed_level=2)
-    pto.loop_vectorization = True
-    pto.slp_vectorization = True
+    _tuning(pto)
     pb = llvm.create_pass_builder(tm, pto)
     pb.getModulePassManager().run(module, pb)
+
+
+def _new_target_machine():
+    s = _init()
+    target = llvm.Target.from_default_triple()
+    return target.create_target_machine(cpu=s["cpu"], features=s["features"], opt=2, reloc="default",
+                                        codemodel="jitdefault")
+
+
+def compile_threads():
+    """How many threads one module's compilation may use: ``sg.config.threads``, at most the cores."""
+    from symgraph.config import config
+
+    return max(1, min(config.threads, parallel.cores()))
 
 
 def compile_ir(ir_text, names, key=None, cached=True, meta=None):
@@ -139,15 +159,19 @@ def compile_ir(ir_text, names, key=None, cached=True, meta=None):
     with _lock:
         s = _init()
         start = time.perf_counter()
-        module = llvm.parse_assembly(ir_text)
-        module.verify()
-        module.triple = llvm.get_process_triple()
-        module.data_layout = str(s["tm"].target_data)
-        optimize(module)
-        obj = s["tm"].emit_object(module)
+        parts = parallel.split(ir_text, compile_threads(), prefix=names[0])
+        if len(parts) > 1:
+            objs = parallel.compile_parts(parts, _new_target_machine, _tuning)
+        else:
+            module = llvm.parse_assembly(ir_text)
+            module.verify()
+            module.triple = llvm.get_process_triple()
+            module.data_layout = str(s["tm"].target_data)
+            optimize(module)
+            objs = [s["tm"].emit_object(module)]
         compile_times["llvm"] += time.perf_counter() - start
-        cache.store(key, _pack(names, obj, meta))
-        return _link(s, obj, names)
+        cache.store(key, _pack(names, objs, meta))
+        return _link(s, objs, names)
 
 
 def load_cached(key, names):
@@ -166,26 +190,30 @@ def load_cached(key, names):
     if unpacked is None or unpacked[0].get("names") != list(names):
         cache.discard(key)
         return None
-    meta, obj = unpacked
+    meta, objs = unpacked
     with _lock:
-        addresses = _link(_init(), obj, names)
+        addresses = _link(_init(), objs, names)
     compile_times["load"] += time.perf_counter() - start
     return addresses, meta.get("meta") or {}
 
 
-def _link(s, obj, names):
-    s["engine"].add_object_file(llvm.ObjectFileRef.from_data(obj))
+def _link(s, objs, names):
+    # Parts of one module refer to each other's functions: all are added before symbols are resolved.
+    for obj in objs:
+        s["engine"].add_object_file(llvm.ObjectFileRef.from_data(obj))
     s["engine"].finalize_object()
     return {n: s["engine"].get_function_address(n) for n in names}
 
 
-def _pack(names, obj, meta=None):
-    """A cache entry: a JSON head (the entry points' names, the caller's meta), then the object code."""
-    head = json.dumps({"names": list(names), "meta": meta or {}}).encode()
-    return len(head).to_bytes(4, "little") + head + obj
+def _pack(names, objs, meta=None):
+    """A cache entry: a JSON head (the entry points' names, the caller's meta, the parts' sizes), then the parts."""
+    objs = [objs] if isinstance(objs, bytes) else list(objs)
+    head = json.dumps({"names": list(names), "meta": meta or {}, "parts": [len(o) for o in objs]}).encode()
+    return len(head).to_bytes(4, "little") + head + b"".join(objs)
 
 
 def _unpack(blob):
+    """``(head, [object code per part])``, or None for a blob that is not a whole entry."""
     n = int.from_bytes(blob[:4], "little")
     if len(blob) < 4 + n:
         return None
@@ -193,7 +221,17 @@ def _unpack(blob):
         head = json.loads(blob[4:4 + n].decode())
     except ValueError:  # undecodable bytes or bad JSON
         return None
-    return (head, blob[4 + n:]) if isinstance(head, dict) else None
+    if not isinstance(head, dict):
+        return None
+    body = blob[4 + n:]
+    sizes = head.get("parts", [len(body)])
+    if not isinstance(sizes, list) or sum(sizes) != len(body):
+        return None
+    objs, pos = [], 0
+    for size in sizes:
+        objs.append(body[pos:pos + size])
+        pos += size
+    return head, objs
 
 
 def emit_assembly(ir_text):
