@@ -104,6 +104,17 @@ def whitened_input_condition(net, stats_fn, x, rel_tol=1e-10):
     return conds
 
 
+def covariance_extremes(stats_fn, x, rel_tol=1e-10):
+    """Per layer: (largest, smallest) eigenvalue of the plain input covariance Sigma, null directions excluded."""
+    *inputs, _ = stats_fn(x)
+    out = []
+    for h in inputs:
+        w = np.linalg.eigvalsh(np.cov(h, rowvar=False, bias=True))
+        w = w[w > rel_tol * max(w.max(), 0.0)]
+        out.append((float(w.max()), float(w.min())))
+    return out
+
+
 MODELS = {
     "mlp": {"sizes": [64, 64, 64, 10], "kind": "classifier"},
     "autoencoder": {"sizes": [64, 32, 16, 32, 64], "kind": "autoencoder"},
@@ -144,7 +155,7 @@ class Trainer:
 
 
 def train_run(tr, method, initial, split, lr, updates, eval_every, period, eps, rng):
-    """Train from ``initial``; returns (loss curve, update counts, reparam changes, conditions)."""
+    """Train from ``initial``; returns (curve, update counts, reparam changes, conditions, Sigma extremes)."""
     whiten = method == "prong"
     tr.net.set_values(initial)
     tr.opt[method].reset()
@@ -167,8 +178,10 @@ def train_run(tr, method, initial, split, lr, updates, eval_every, period, eps, 
                     t = updates
             if t >= updates:
                 break
-    conds = whitened_input_condition(tr.net, tr.stats, split.x) if np.isfinite(curve[-1]) else None
-    return np.array(curve), np.array(steps), changes, conds
+    finite = np.isfinite(curve[-1])
+    conds = whitened_input_condition(tr.net, tr.stats, split.x) if finite else None
+    extremes = covariance_extremes(tr.stats, split.x) if finite else None
+    return np.array(curve), np.array(steps), changes, conds, extremes
 
 
 def updates_to(curve, steps, target):
@@ -194,10 +207,11 @@ def run(config):
             initial = tr.net.initial_values(np.random.default_rng(seed))
             for method in METHODS:
                 for lr in config.progress(lrs, desc=f"{model} seed {seed} {method}"):
-                    curve, steps, changes, conds = train_run(tr, method, initial, splits[seed], lr, updates,
-                                                             eval_every, period, eps, np.random.default_rng(seed + 100))
+                    curve, steps, changes, conds, extremes = train_run(
+                        tr, method, initial, splits[seed], lr, updates, eval_every, period, eps,
+                        np.random.default_rng(seed + 100))
                     max_change = max([max_change, *changes])
-                    res[method][lr].append({"curve": curve, "steps": steps, "conds": conds,
+                    res[method][lr].append({"curve": curve, "steps": steps, "conds": conds, "extremes": extremes,
                                             "final": curve[-1] if np.isfinite(curve[-1]) else np.inf})
         best = {m: min(lrs, key=lambda lr, m=m: np.median([r["final"] for r in res[m][lr]])) for m in METHODS}
         target = float(np.median([r["final"] for r in res["sgd"][best["sgd"]]]))
@@ -220,8 +234,9 @@ def run(config):
         cond_ratio = float(np.median([max(np.array(p) / np.array(s))
                                       for p, s in zip(summary["prong"]["conds"], summary["sgd"]["conds"])
                                       if p and s] or [np.inf]))
+        layers = _per_layer(res["prong"][best["prong"]], res["sgd"][best["sgd"]], eps)
         metrics[model] = {"target_loss": target, "updates_ratio": ratio, "cond_ratio": cond_ratio,
-                          "summary": summary,
+                          "per_layer": layers, "summary": summary,
                           "all_finals": {m: {str(lr): [r["final"] for r in res[m][lr]] for lr in lrs}
                                          for m in METHODS}}
         criteria.append(check(f"{model}: condition number vs SGD", cond_ratio, "<=", 0.2,
@@ -238,8 +253,42 @@ def run(config):
              (f"right after a refresh a layer's whitened covariance has condition number "
               f"cond(Sigma) (l_min + eps) / (l_max + eps), l the eigenvalues of its own Sigma, eps = {eps}: "
               f"when l_min << eps the reduction is about eps / (l_max + eps), above 0.2 when l_max < 4 eps")]
+    for model in MODELS:
+        lay = metrics[model]["per_layer"]
+        if lay:
+            notes.append(f"{model}, per layer, medians over seeds of cond(PRONG)/cond(SGD) {_fmt(lay['cond_ratio'])}, "
+                         f"of its two factors whitening (l_min + eps)/(l_max + eps) {_fmt(lay['whitening_factor'])} "
+                         f"and cond(Sigma_PRONG)/cond(Sigma_SGD) {_fmt(lay['sigma_cond_ratio'])}, "
+                         f"and of PRONG's l_max {_fmt(lay['prong_l_max'])}")
     return Result(metrics=metrics, table=rows, criteria=criteria, figures={"loss": _plot(curves_for_plot)},
                   notes=notes, budget={"updates": updates, "batch_size": 32, "T": period, "eps": eps, "lr_grid": lrs})
+
+
+def _per_layer(prong_runs, sgd_runs, eps):
+    """Per-layer medians over seeds splitting cond(PRONG)/cond(SGD) into whitening and network parts.
+
+    Right after a refresh the whitened covariance has eigenvalues l / (l + eps), so
+    cond(PRONG) = cond(Sigma_PRONG) (l_min + eps) / (l_max + eps) with Sigma_PRONG
+    PRONG's own (unwhitened) layer-input covariance.
+    """
+    pairs = [(p, s) for p, s in zip(prong_runs, sgd_runs) if p["conds"] and s["conds"]]
+    if not pairs:
+        return {}
+
+    def med(fn):
+        return [float(np.median([fn(p, s, i) for p, s in pairs])) for i in range(len(pairs[0][0]["conds"]))]
+
+    def cond(ext):
+        return ext[0] / ext[1]
+
+    return {"cond_ratio": med(lambda p, s, i: p["conds"][i] / s["conds"][i]),
+            "whitening_factor": med(lambda p, s, i: (p["extremes"][i][1] + eps) / (p["extremes"][i][0] + eps)),
+            "sigma_cond_ratio": med(lambda p, s, i: cond(p["extremes"][i]) / cond(s["extremes"][i])),
+            "prong_l_max": med(lambda p, s, i: p["extremes"][i][0])}
+
+
+def _fmt(values):
+    return "[" + ", ".join(f"{v:.3g}" for v in values) + "]"
 
 
 def _plot(curves):

@@ -7,6 +7,8 @@ import symgraph.tensor as T
 from ..harness import Result, check, experiment
 
 ALPHAS = (0.1, 1.0, 10.0)
+EPS = 1e-3              # Keskar et al.'s box half-width factor
+LBFGSB_ITERS = 20       # Keskar et al. maximise with L-BFGS-B; more iterations change the value < 1% here
 
 
 @experiment("sharp-minima", paper="12. Sharp Minima Can Generalize (Dinh et al. 2017)",
@@ -36,14 +38,16 @@ def run(config):
                 _rescale(clf, alpha)
                 logits = clf.predict_logits(d.test.x)
                 acc = clf.evaluate(d.test)[1]
-                lam, sharp = _sharpness(clf, xs, ys, lanczos_steps, seed)
+                lam, sharp, first_order = _sharpness(clf, xs, ys, lanczos_steps, seed)
                 for p, v in zip(clf.params, snapshot):
                     p.set_value(v.copy())
                 change = float(np.max(np.abs(logits - base_logits)) / np.max(np.abs(base_logits)))
                 out[(tag, alpha)] = {"acc": acc, "lambda_max": lam, "eps_sharpness": sharp,
+                                     "first_order_share": first_order,
                                      "logit_change": change, "acc_change": abs(acc - base_acc)}
                 rows.append({"seed": seed, "model": tag, "alpha": alpha, "test acc": acc,
-                             "max rel logit change": change, "top Hessian eig": lam, "eps-sharpness": sharp})
+                             "max rel logit change": change, "top Hessian eig": lam, "eps-sharpness": sharp,
+                             "first-order share": first_order})
         per_seed.append(out)
 
     lanczos_rel_err, dense_top = _lanczos_vs_dense(config)
@@ -79,7 +83,8 @@ def run(config):
     ]
     notes = [("good = trained on the full training split, bad = trained on 100 examples (same number of updates); "
               "sharpness is measured on the training loss over the first "
-              f"{n_curv} training examples; epsilon-sharpness with eps = 1e-3 (Keskar et al.'s box)"),
+              f"{n_curv} training examples; epsilon-sharpness with eps = {EPS:g} (Keskar et al.'s box), "
+              f"maximised as Keskar et al. by L-BFGS-B ({LBFGSB_ITERS} iterations, from a random point of the box)"),
              ("the Lanczos check against a dense Hessian uses a 64-8-10 net: the dense Hessian of the 64-64-10 "
               "net (d = 4810) takes minutes through a scan here")]
     notes.append(f"top-eigenvalue ratio vs alpha = 1: {lam_ratio_small:.3g} at alpha = 0.1, {lam_ratio:.3g} at "
@@ -87,9 +92,15 @@ def run(config):
                  "at alpha = 10 lies in [100 x (W2 block's top eigenvalue / whole Hessian's), 100]; the criteria "
                  "are judged in the sharper of the two directions (PAPERS.md's 'at alpha = 10' is not guaranteed "
                  "by the mechanism, 'at alpha = 10 or 0.1' is >= 50 at any PSD minimum)")
+    share1 = [o[("good", 1.0)]["first_order_share"] for o in per_seed]
     notes.append(f"epsilon-sharpness ratio vs alpha = 1: {eps_ratios[0.1]:.3g} at alpha = 0.1, "
-                 f"{eps_ratios[10.0]:.3g} at alpha = 10 (Keskar's box eps (|theta| + 1) widens with the scaled-up "
-                 "layer, so the sharp direction is the one that shrinks the many first-layer weights)")
+                 f"{eps_ratios[10.0]:.3g} at alpha = 10; at alpha = 1 the box's first-order bound "
+                 f"eps sum_i |g_i| (|theta_i| + 1) is {min(share1):.2f}-{max(share1):.2f} of the good model's "
+                 "sharpness (SGD on cross-entropy stops at a small but nonzero gradient, not an exact minimum); "
+                 "at alpha = 10 T_alpha multiplies the second-order W2 part by about 100 / (1 + |W2|)^2 but the "
+                 "first-order part only by about 10 / (1 + |W2|) on W2 and shrinks both on the 4160 first-layer "
+                 "parameters, whose box eps (alpha |W1| + 1) widens; alpha = 0.1 shrinks the box to eps on them "
+                 "and multiplies their curvature by 100")
     notes += [f"seed {o['seed']}: {i['how']}" for o, i in zip(per_seed, inverted)]
     metrics = {"per_seed": [{(k if k == "seed" else f"{k[0]} alpha={k[1]}"): v for k, v in o.items()}
                             for o in per_seed],
@@ -97,6 +108,7 @@ def run(config):
                "lambda_ratio_10_vs_1": lam_ratio, "lambda_ratio_0.1_vs_1": lam_ratio_small, "sharper_alpha": sharp_alpha,
                "eps_sharpness_ratio_0.1_vs_1": eps_ratios[0.1],
                "eps_sharpness_ratio_10_vs_1": eps_ratios[10.0],
+               "first_order_share_good_alpha1": share1,
                "inversions": inverted}
     return Result(metrics=metrics, table=rows, criteria=criteria, notes=notes,
                   figures={"sharpness": _plot(per_seed)},
@@ -129,13 +141,22 @@ def _rescale(clf, alpha):
 
 
 def _sharpness(clf, xs, ys, k, seed):
+    """(top Hessian eigenvalue, epsilon-sharpness, first-order share of the sharpness).
+
+    The share is the box's first-order bound eps sum_i |g_i| (|theta_i| + 1) over the
+    increase found: near 1 when the gradient (the point is not an exact minimum), not
+    the curvature T_alpha scales, sets the sharpness.
+    """
     from symgraph.models.curvature import epsilon_sharpness, lanczos_top_eigenvalue
 
     curv = clf.curvature
     lam, _ = lanczos_top_eigenvalue(lambda v: curv.hvp(v, xs, ys), curv.size, k=k,
                                     rng=np.random.default_rng(seed))
-    sharp = epsilon_sharpness(curv, xs, ys, eps=1e-3, rng=np.random.default_rng(seed)).value
-    return lam, sharp
+    sharp = epsilon_sharpness(curv, xs, ys, eps=EPS, steps=LBFGSB_ITERS, method="lbfgsb",
+                              rng=np.random.default_rng(seed))
+    theta = curv.get_flat()
+    first_order = float(np.sum(np.abs(curv.grad(xs, ys)) * EPS * (np.abs(theta) + 1.0)))
+    return lam, sharp.value, first_order / sharp.increase
 
 
 def _ranking_inverted(o):

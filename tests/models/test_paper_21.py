@@ -71,6 +71,17 @@ def test_whitened_input_condition_drops_to_one_after_exact_whitening():
     assert prong.whitened_input_condition(net, stats, x)[0] < 1.0 + 1e-6
 
 
+def test_condition_after_refresh_is_sigma_condition_times_whitening_factor():
+    net, stats = _net_and_stats()
+    x = np.random.default_rng(6).normal(size=(400, 5)) * np.array([0.05, 0.2, 0.5, 1.0, 2.0])
+    prong.reparametrise(net, stats, x, eps=0.1)
+    l_max, l_min = prong.covariance_extremes(stats, x)[0]
+    w = np.linalg.eigvalsh(np.cov(x, rowvar=False, bias=True))
+    np.testing.assert_allclose((l_max, l_min), (w[-1], w[0]), rtol=1e-12)
+    expected = (l_max / l_min) * (l_min + 0.1) / (l_max + 0.1)
+    np.testing.assert_allclose(prong.whitened_input_condition(net, stats, x)[0], expected, rtol=1e-8)
+
+
 def test_prong_quick_run_writes_metrics_and_verdicts(tmp_path):
     cli.main(["run", "prong", "--quick", "--seeds", "0", "--out", str(tmp_path), "--backend", "numpy"])
     record = json.loads((tmp_path / "results.json").read_text())
@@ -78,4 +89,6 @@ def test_prong_quick_run_writes_metrics_and_verdicts(tmp_path):
     assert names[0] == "function preserved at every reparametrisation" and len(names) == 5
     assert record["metrics"]["max_reparam_change"] < 1e-5
     assert set(record["metrics"]["mlp"]["summary"]) == {"sgd", "momentum", "prong"}
+    layers = record["metrics"]["autoencoder"]["per_layer"]
+    assert len(layers["cond_ratio"]) == 4 and all(0 < f <= 1 for f in layers["whitening_factor"])
     assert (tmp_path / "loss.png").exists()
