@@ -16,6 +16,7 @@ from .utils import (
     cancelled_product,
     clients,
     elemwise_of,
+    fill_value,
     is_constant_equal,
     known_positive,
 )
@@ -100,17 +101,36 @@ def logsumexp_from_log_sum_exp(node, x, s):
 
 
 def _shifted_by_max(x, axes):
-    """Whether ``x`` is ``y - max(y, axes)``: exp(x) is then at most 1 and cannot overflow."""
+    """Whether ``x`` is ``y - max(y, axes)``: exp(x) is then at most 1 and cannot overflow.
+
+    The max may be wrapped as ``logsumexp`` wraps it (keepdims, zero_grad, and
+    0 where it is infinite, where nothing finite can overflow either), so the
+    rule does not wrap an expanded logsumexp in a second one: that computed the
+    max twice (issue 11).
+    """
     if not elemwise_of(x, scal.sub):
         return False
     y, m = x.owner.inputs
-    while m.owner is not None and isinstance(m.owner.op, DimShuffle):
-        m = m.owner.inputs[0]
-    while m.owner is not None and type(m.owner.op).__name__ in ("ZeroGrad", "DisconnectedGrad"):
-        m = m.owner.inputs[0]
+    while m.owner is not None:
+        if isinstance(m.owner.op, DimShuffle) or type(m.owner.op).__name__ in ("ZeroGrad", "DisconnectedGrad"):
+            m = m.owner.inputs[0]
+        elif _infinity_guarded(m) is not None:
+            m = _infinity_guarded(m)
+        else:
+            break
     node = m.owner
     return (node is not None and isinstance(node.op, CAReduce) and node.op.label == "max"
             and node.inputs[0] is y and set(axes) <= set(node.op.axis))
+
+
+def _infinity_guarded(v):
+    """``a`` if ``v`` is ``switch(isinf(a), 0, a)``, else None."""
+    if not elemwise_of(v, scal.switch):
+        return None
+    cond, zero, a = v.owner.inputs
+    if elemwise_of(cond, scal.isinf) and cond.owner.inputs[0] is a and fill_value(zero) == 0:
+        return a
+    return None
 
 
 @register(Pat(scal.sqrt, Pat(scal.sqr, Pat(name="x"))), name="sqrt_of_square")

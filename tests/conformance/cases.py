@@ -37,6 +37,7 @@ FAMILIES = [
     "cases_sort",
     "cases_creation",
     "cases_nnet",
+    "cases_random",
 ]
 
 

@@ -7,11 +7,12 @@ transforms (the reparameterisation trick) for free.
 
 import numpy as np
 
-from ...errors import GraphTypeError
+from ...errors import GraphTypeError, InputShapeError, where
 from ...graph.basic import Apply
 from ...graph.op import Op
 from ..type import TensorType
 from ..variable import as_tensor_variable
+from .boxmuller import standard_normal_pairs
 from .philox import uniform01
 
 STATE_DTYPE = "uint64"
@@ -52,8 +53,9 @@ class RandomDraw(Op):
 
     def perform(self, node, inputs, output_storage):
         state, size = inputs
-        key, counter = int(state[0]), int(state[1])
         shape = tuple(int(s) for s in size)
+        check_draw(self, node, len(state), shape)
+        key, counter = int(state[0]), int(state[1])
         n = int(np.prod(shape, dtype=np.int64))
         if self.dist == "uniform":
             values, blocks = uniform01(key, counter, n, self.dtype)
@@ -81,15 +83,23 @@ class RandomDraw(Op):
         return False
 
 
+def check_draw(op, node, state_length, shape):
+    """Reject a state that is not ``[key, counter]`` and negative sizes (backends share the messages)."""
+    message = draw_error(op, state_length, shape)
+    if message is not None:
+        raise InputShapeError(message + where(node.outputs[1]))
+
+
+def draw_error(op, state_length, shape):
+    if state_length != 2:
+        return f"{op}: the state must hold [key, counter] (length 2), got length {state_length}"
+    if any(s < 0 for s in shape):
+        return f"{op}: the size must not be negative, got {tuple(shape)}"
+    return None
+
+
 def standard_normal(key, counter, n, dtype):
-    """Box-Muller on pairs of uniforms: (sqrt(-2 ln u1) cos 2πu2, ... sin 2πu2)."""
+    """Box-Muller on pairs of uniforms (``boxmuller.py``: the same bits on every backend)."""
     pairs = (n + 1) // 2
     u, blocks = uniform01(key, counter, 2 * pairs, dtype)
-    u1 = 1.0 - u[0::2]  # in (0, 1]: log is finite
-    u2 = u[1::2]
-    r = np.sqrt(-2.0 * np.log(u1))
-    theta = (2.0 * np.pi) * u2
-    z = np.empty(2 * pairs, dtype=dtype)
-    z[0::2] = r * np.cos(theta)
-    z[1::2] = r * np.sin(theta)
-    return z[:n], blocks
+    return standard_normal_pairs(u[0::2], u[1::2], dtype)[:n], blocks
