@@ -1,13 +1,15 @@
 """Throughput of the llvm backend's inline vector math against NumPy.
 
-    python benchmarks/vecmath_speed.py [--n 1000000] [--repeats 21] [--only exp,log,tanh]
+    python benchmarks/vecmath_speed.py [--n 1000000] [--repeats 21] [--only exp,log,tanh] [--threads 1]
 
 For each function and dtype, one ``sg.function`` computing ``f(x)`` on a
 contiguous vector of ``--n`` elements (the loop backends/llvm/vecmath.py
 emits, which LLVM vectorises) and the matching NumPy/SciPy call, both
 writing a fresh array.  Prints the median time per call and the throughput
 in millions of elements per second; ``ratio`` is NumPy's time over ours
-(above 1: the llvm backend is faster).
+(above 1: the llvm backend is faster).  ``--only`` defaults to every function;
+``--threads`` sets ``sg.config.threads`` (by default all cores: large trig
+loops are split across threads).
 """
 
 import argparse
@@ -42,8 +44,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=21)
-    parser.add_argument("--only", default="exp,log,tanh")
+    parser.add_argument("--only", default=",".join(REFERENCE))
+    parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        sg.config.threads = args.threads
     rng = np.random.default_rng(0)
     print(f"{'function':10s} {'dtype':8s} {'llvm ms':>8s} {'numpy ms':>9s} {'llvm Melem/s':>13s} "
           f"{'numpy Melem/s':>14s} {'ratio':>6s}")

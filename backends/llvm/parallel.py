@@ -30,6 +30,10 @@ from llvmlite.binding import ffi
 # llvmlite prints a definition as its ``define`` line, ``{`` alone, the body, then ``}`` alone.
 _DEFINE = re.compile(r'^define ([^\n]*?)@"([^"]+)"(\([^\n]*)\n\{\n.*?^\}\n', re.DOTALL | re.MULTILINE)
 _SYMBOL = re.compile(r'@"([^"]+)"')
+# Vector variants of a scalar function are named inside a string attribute, "_ZGV...(name)":
+# renamed with the functions, or the vectoriser cannot find them and the loop stays scalar.
+_ABI_VARIANTS = re.compile(r'"vector-function-abi-variant"="[^"]*"')
+_VARIANT_NAME = re.compile(r"\(([^()]+)\)")
 # IR characters of a function compiled ``optnone`` cost about a tenth of an optimised one's.
 _OPTNONE_WEIGHT = 0.1
 #: modules below this many (weighted) IR characters compile in one piece: a part has a fixed cost
@@ -73,7 +77,9 @@ def split(ir_text, n_parts, prefix):
             out.append(pieces[k] if owner[k] == p else declarations[k])
             pos = m.end()
         out.append(ir_text[pos:])
-        parts.append(_SYMBOL.sub(lambda s: f'@"{rename.get(s.group(1), s.group(1))}"', "".join(out)))
+        text = _SYMBOL.sub(lambda s: f'@"{rename.get(s.group(1), s.group(1))}"', "".join(out))
+        parts.append(_ABI_VARIANTS.sub(lambda a: _VARIANT_NAME.sub(
+            lambda v: f"({rename.get(v.group(1), v.group(1))})", a.group(0)), text))
     return parts
 
 

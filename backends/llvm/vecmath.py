@@ -5,11 +5,13 @@ scalar.  Here each function is range reduction plus a polynomial, written
 with ``select`` instead of branches and with only operations that have
 packed forms (``fma``, ``rint``, ``fabs``, ``copysign``, integer add and
 shift on the bit pattern to build powers of two).  float64 results are
-within about 1 ulp of the correctly rounded value; float32 arguments are
-widened, evaluated by the float64 code and rounded back, which keeps them
-within 1 ulp; their polynomials are shorter fits (``Emitter.single``), since
-float64 arithmetic with a relative error near 1e-9 still rounds to the
-float32 nearest the true value but for ~1e-9 of an ulp.
+within about 1 ulp of the correctly rounded value.  float32 arguments of most
+functions go to vecmath_f32.py, which computes in float32 so the vectoriser
+fills whole registers; pow's arguments are widened, evaluated by the
+float64 code and rounded back, which keeps them within 1 ulp; their
+polynomials are shorter fits (``Emitter.single``), since float64 arithmetic
+with a relative error near 1e-9 still rounds to the float32 nearest the true
+value but for ~1e-9 of an ulp.
 
 Polynomial coefficients are Chebyshev fits (mpmath ``chebyfit``, 50 digits)
 of the named remainder functions over the reduced interval, rounded to
@@ -290,12 +292,12 @@ def handles(name, dtype):
 def emit(builder, name, args):
     """IR value of ``name`` applied to float32/float64 values ``args`` (all of one type)."""
     if name not in UNARY and name not in BINARY:
-        # vecmath_special builds on this module, so it is loaded on first use.
-        from . import vecmath_special
-
         UNARY.update(vecmath_special.UNARY)
         BINARY.update(vecmath_special.BINARY)
     t = args[0].type
+    if t == F32 and name in vecmath_f32.UNARY:
+        # Native float32 code: twice the lanes of the widened float64 evaluation below.
+        return vecmath_f32.UNARY[name](vecmath_f32.Emitter32(builder), *args)
     wide = [builder.fpext(a, F64) if t == F32 else a for a in args]
     E = Emitter(builder, single=t == F32)
     out = (UNARY[name] if name in UNARY else BINARY[name])(E, *wide)
@@ -303,7 +305,7 @@ def emit(builder, name, args):
 
 
 def bind_symbols():
-    """libm's sin and cos under the names vecmath_special calls them by.
+    """libm's sin, cos, sinf and cosf under the names vecmath_special calls them by.
 
     Bound on import, before any compilation: a cached object file may refer to them
     without this process ever emitting sin or cos.
@@ -313,10 +315,14 @@ def bind_symbols():
     import llvmlite.binding as llvm
 
     libm = ctypes.CDLL("libm.so.6")
-    for name in ("sin", "cos"):
+    for name in ("sin", "cos", "sinf", "cosf"):
         llvm.add_symbol(f"symgraph_libm_{name}", ctypes.cast(getattr(libm, name), ctypes.c_void_p).value)
 
 
 bind_symbols()
 
-__all__ = ["BINARY", "Emitter", "UNARY", "bind_symbols", "emit", "handles"]
+# Both build on this module, so they come last.  Imported now rather than on first use: the disk
+# cache's key hashes these sources (segment_key.py), and a process should run the code it hashed.
+from . import vecmath_f32, vecmath_special
+
+__all__ = ["BINARY", "UNARY", "Emitter", "bind_symbols", "emit", "handles"]

@@ -8,7 +8,7 @@ import math
 
 from llvmlite import ir
 
-from .codegen import F64, I64
+from .codegen import F32, F64
 from .vecmath import LN2, LN2_LO, _split, exp, log
 
 # erf(x) / x - 1 in z = x**2, |x| <= 1.
@@ -76,7 +76,8 @@ VARIANT_WIDTHS = (2, 4, 8, 16)
 
 
 def _libm_call(E, name, x):
-    """libm's ``name`` on x, for the rare lanes that need it, in a loop LLVM still vectorises.
+    """libm's ``name`` (sin or cos, float64 or float32) on x, for the rare lanes that need it,
+    in a loop LLVM still vectorises.
 
     The loop vectoriser only predicates a call that has a masked vector variant
     ("vector-function-abi-variant"); each variant calls libm for the lanes whose
@@ -84,22 +85,23 @@ def _libm_call(E, name, x):
     is widened into a call for every lane, taken or not.
     """
     module = E.b.module
-    if module.globals.get("symgraph_libm_sin") is None:
-        # Both at once: llvm.compiler.used, which keeps the variants, is one global per module.
+    suffix = "f" if x.type == F32 else ""
+    if module.globals.get(f"symgraph_libm_sin{suffix}") is None:
+        # sin and cos of one precision at once (trig code often needs both); vecmath.bind_symbols binds them.
         used = []
-        for scalar in ("symgraph_libm_sin", "symgraph_libm_cos"):
-            fn = ir.Function(module, ir.FunctionType(F64, [F64]), name=scalar)
+        for scalar in (f"symgraph_libm_sin{suffix}", f"symgraph_libm_cos{suffix}"):
+            fn = ir.Function(module, ir.FunctionType(x.type, [x.type]), name=scalar)
             for attr in ("nounwind", "readnone"):
                 fn.attributes.add(attr)
             variants = ",".join(f"_ZGV_LLVM_M{n}v_{scalar}({scalar}_m{n})" for n in VARIANT_WIDTHS)
             set.add(fn.attributes, f'"vector-function-abi-variant"="{variants}"')  # llvmlite has no string attributes
             used += [_masked_variant(module, fn, n) for n in VARIANT_WIDTHS]
         _keep(module, used)
-    return E.b.call(module.globals[f"symgraph_libm_{name}"], [x])
+    return E.b.call(module.globals[f"symgraph_libm_{name}{suffix}"], [x])
 
 
 def _masked_variant(module, scalar_fn, n):
-    vec, mask_t = ir.VectorType(F64, n), ir.VectorType(ir.IntType(1), n)
+    vec, mask_t = ir.VectorType(scalar_fn.return_value.type, n), ir.VectorType(ir.IntType(1), n)
     fn = ir.Function(module, ir.FunctionType(vec, [vec, mask_t]), name=f"{scalar_fn.name}_m{n}")
     fn.linkage = "internal"
     x, mask = fn.args
@@ -126,12 +128,16 @@ def _masked_variant(module, scalar_fn, n):
 def _keep(module, functions):
     """List ``functions`` in llvm.compiler.used, so they outlive dead-code removal until vectorisation."""
     ptr = ir.PointerType()
-    # No other lowering defines it; a second definition would fail verification, not go unnoticed.
-    arr = ir.ArrayType(ptr, len(functions))
-    used = ir.GlobalVariable(module, arr, "llvm.compiler.used")
-    used.linkage = "appending"
-    used.section = "llvm.metadata"
-    used.initializer = ir.Constant(arr, [f.bitcast(ptr) if f.type != ptr else f for f in functions])
+    # One global per module: a later call (the other precision) extends it.
+    used = module.globals.get("llvm.compiler.used")
+    if used is None:
+        used = ir.GlobalVariable(module, ir.ArrayType(ptr, 0), "llvm.compiler.used")
+        used.linkage = "appending"
+        used.section = "llvm.metadata"
+        used.initializer = ir.Constant(used.value_type, [])
+    elements = list(used.initializer.constant) + [f.bitcast(ptr) if f.type != ptr else f for f in functions]
+    used.value_type = ir.ArrayType(ptr, len(elements))
+    used.initializer = ir.Constant(used.value_type, elements)
 
 
 def _trig(E, x, cosine):
