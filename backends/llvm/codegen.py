@@ -166,6 +166,15 @@ class KernelContext:
             latch.set_metadata("llvm.loop", self.plain_loop_id())
         b.position_at_end(end)
 
+    def wide_loop_id(self, width):
+        """A fresh loop ID asking the vectoriser for ``width`` lanes (its cost model would pick fewer)."""
+        m = self.module
+        hints = [m.add_metadata([ir.MetaDataString(m, "llvm.loop.vectorize.enable"), ir.Constant(I1, 1)]),
+                 m.add_metadata([ir.MetaDataString(m, "llvm.loop.vectorize.width"), ir.Constant(ir.IntType(32), width)])]
+        md = _DistinctMD(self.module, hints, name=str(len(self.module.metadata)))
+        md.operands = (md,) + md.operands
+        return md
+
     def plain_loop_id(self):
         """A fresh loop ID (LangRef: distinct, first operand itself) that turns vectorising and unrolling off."""
         hints = getattr(self, "_plain_hints", None)

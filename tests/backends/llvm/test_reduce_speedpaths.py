@@ -46,6 +46,20 @@ def test_full_and_fused_reductions_of_float32_are_vectorised_in_float64():
     assert _vector_ops(text, r"call <(\d+) x (?:double|float)> @llvm\.fma\.v\d+f(?:64|32)")
 
 
+def test_float32_fused_sum_runs_its_math_at_full_float32_width():
+    from symgraph.backends.llvm.lowering.reduce import _float32_lanes
+
+    x = T.fvector("x")
+    text = _optimised_ir([x], [T.exp(x).sum()])
+    lanes = _float32_lanes()
+    # exp's polynomial on <lanes x float>, the partial sums on <lanes x double> (not 4 lanes of each).
+    assert lanes in _vector_ops(text, r"call <(\d+) x float> @llvm\.fma\.v\d+f32")
+    assert lanes in _vector_ops(text, r"fadd reassoc <(\d+) x double>")
+    f, g = _both([x], T.exp(x).sum())
+    v = RNG.uniform(-3, 3, 100_003).astype("float32")
+    np.testing.assert_allclose(f(v), g(v), rtol=1e-6)
+
+
 def test_row_wise_reduction_with_a_broadcast_operand_is_vectorised():
     m, c = T.fmatrix("m"), T.fcol("c")
     text = _optimised_ir([m, c], [T.exp(m - c).sum(axis=1), m.max(axis=1)])
