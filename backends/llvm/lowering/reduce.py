@@ -18,7 +18,14 @@ from symgraph.tensor.fused_reduce import FusedReduce
 from symgraph.tensor.reduction import CAReduce
 
 from .. import scalar_ir
-from ..codegen import ERR_EMPTY_REDUCTION, ITEMSIZE, ArrayValue, ir_type, is_float
+from ..codegen import (
+    ERR_EMPTY_REDUCTION,
+    ITEMSIZE,
+    ArrayValue,
+    ir_type,
+    is_float,
+    vector_lanes,
+)
 from ..threads import element_cost, parallel_kernel
 from . import register
 from .elemwise import broadcast_shape, broadcast_view
@@ -341,16 +348,9 @@ def _accumulate(ctx, label, count, ptrs, dtypes, fixed, steps, element, acc_dtyp
     elif acc_dtype == "float64" and "float32" in dtypes:
         # float32 elements summed in float64: the cost model sizes the loop by the double accumulator
         # (4 lanes on AVX2) and so halves the float32 math's width; two double registers per step are cheap.
-        latch.set_metadata("llvm.loop", ctx.wide_loop_id(_float32_lanes()))
+        latch.set_metadata("llvm.loop", ctx.wide_loop_id(vector_lanes("float32")))
     b.position_at_end(end)
     return acc
-
-
-def _float32_lanes():
-    from .. import jit
-
-    features = jit.target_description()
-    return 16 if "+avx512f" in features else 8 if "+avx" in features else 4
 
 
 def _combine(ctx, label, acc, v, dtype):

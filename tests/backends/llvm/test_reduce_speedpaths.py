@@ -47,11 +47,11 @@ def test_full_and_fused_reductions_of_float32_are_vectorised_in_float64():
 
 
 def test_float32_fused_sum_runs_its_math_at_full_float32_width():
-    from symgraph.backends.llvm.lowering.reduce import _float32_lanes
+    from symgraph.backends.llvm.codegen import vector_lanes
 
     x = T.fvector("x")
     text = _optimised_ir([x], [T.exp(x).sum()])
-    lanes = _float32_lanes()
+    lanes = vector_lanes("float32")
     # exp's polynomial on <lanes x float>, the partial sums on <lanes x double> (not 4 lanes of each).
     assert lanes in _vector_ops(text, r"call <(\d+) x float> @llvm\.fma\.v\d+f32")
     assert lanes in _vector_ops(text, r"fadd reassoc <(\d+) x double>")
