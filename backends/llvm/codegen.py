@@ -30,15 +30,6 @@ TYPENUM = {d: np.dtype(d).num for d in _IR_TYPES}
 
 # PyArrayObject field offsets (numpy/ndarraytypes.h, 64-bit CPython).
 OFF_DATA, OFF_ND, OFF_DIMS, OFF_STRIDES, OFF_DESCR = 16, 24, 32, 40, 56
-def vector_lanes(dtype):
-    """Elements of ``dtype`` in one vector register of this CPU (AVX-512, AVX or SSE)."""
-    from . import jit
-
-    features = jit.target_description()
-    bits = 512 if "+avx512f" in features else 256 if "+avx" in features else 128
-    return max(1, bits // (8 * ITEMSIZE[str(dtype)]))
-
-
 OFF_TYPE = 8          # PyObject.ob_type
 OFF_TUPLE_ITEMS = 24  # PyTupleObject.ob_item
 OFF_TYPE_NUM, OFF_BYTEORDER = 28, 26  # PyArray_Descr
@@ -54,6 +45,15 @@ def is_float(dtype):
 
 def is_signed(dtype):
     return str(dtype).startswith("int")
+
+
+def vector_lanes(dtype):
+    """Elements of ``dtype`` in one vector register of this CPU (AVX-512, AVX or SSE)."""
+    from . import jit
+
+    features = jit.target_description()
+    bits = 512 if "+avx512f" in features else 256 if "+avx" in features else 128
+    return max(1, bits // (8 * ITEMSIZE[str(dtype)]))
 
 
 class ArrayValue:
