@@ -1,7 +1,8 @@
 """Neural-net cases: softmax, log_softmax, their gradient Ops, the class-target
 losses (CrossentropySoftmax, CrossentropyCategorical1Hot and its gradient),
-pool_2d (windows inside the input), conv2d (valid/full, flipped or not) and
-spatial batch normalization.
+pool_2d (windows inside the input; padded, partial edge windows, every
+averaging rule), conv2d (valid/full, flipped or not; padded, strided,
+dilated, grouped) and spatial batch normalization.
 
 The references spell out the Ops' documented semantics in NumPy: rows are
 shifted by their maximum, replaced by 0 where it is not finite (an all -inf
@@ -283,6 +284,53 @@ def _conv(x, w, border_mode, flip):
     return np.einsum("ncijkl,ockl->noij", win, w).astype(np.result_type(x, w))
 
 
+def _out_len(n, ws, st, pad, ignore_border):
+    """Windows along an axis: whole ones only, or (Theano's rule) every start before the far edge."""
+    v = n + 2 * pad
+    if ignore_border:
+        return max((v - ws) // st + 1, 0)
+    if st >= ws:
+        return (v - 1) // st + 1
+    return max((v - 1 - ws + st) // st, 0) + 1
+
+
+def _pool_padded(x, ws, stride, pad, mode, ignore_border):
+    """Pooling with padding (ignored by max and sum) and, without ignore_border, partial edge windows."""
+    (h, w), fill = x.shape[-2:], (-np.inf if mode == "max" else 0.0)
+    oh, ow = (_out_len(n, k, s, p, ignore_border) for n, k, s, p in zip((h, w), ws, stride, pad))
+    out = np.zeros(x.shape[:-2] + (oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            (y0, x0) = (i * stride[0] - pad[0], j * stride[1] - pad[1])
+            win = x[..., max(y0, 0):y0 + ws[0], max(x0, 0):x0 + ws[1]].astype(float)
+            padded = y0 < 0 or x0 < 0 or y0 + ws[0] > h or x0 + ws[1] > w
+            if mode == "max":
+                out[..., i, j] = np.maximum(win.max(axis=(-2, -1)), fill) if padded else win.max(axis=(-2, -1))
+                continue
+            out[..., i, j] = win.sum(axis=(-2, -1))
+            if mode == "average_inc_pad":
+                out[..., i, j] /= (min(y0 + ws[0], h + pad[0]) - y0) * (min(x0 + ws[1], w + pad[1]) - x0)
+            elif mode == "average_exc_pad":
+                out[..., i, j] /= win.shape[-2] * win.shape[-1]
+    return out.astype(x.dtype)
+
+
+def _conv_general(x, w, pad, stride, dilation, groups):
+    """Cross-correlation of NCHW ``x`` with OIHW ``w``: zero padding, stride, dilated taps, groups."""
+    x = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
+    (o, cg, kh, kw), (sh, sw), (dh, dw) = w.shape, stride, dilation
+    oh = (x.shape[2] - (kh - 1) * dh - 1) // sh + 1
+    ow = (x.shape[3] - (kw - 1) * dw - 1) // sw + 1
+    out = np.zeros((x.shape[0], o, oh, ow), np.result_type(x, w))
+    og = o // groups
+    for g in range(groups):
+        for i in range(kh):
+            for j in range(kw):
+                tap = x[:, g * cg:(g + 1) * cg, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw]
+                out[:, g * og:(g + 1) * og] += np.einsum("nchw,oc->nohw", tap, w[g * og:(g + 1) * og, :, i, j])
+    return out
+
+
 def _bn_test(x, gamma, beta, mean, var, eps=1e-4):
     c = (slice(None), None, None)
     return (x - mean[c]) * (gamma[c] / np.sqrt(var[c] + eps)) + beta[c]
@@ -323,6 +371,34 @@ def _spatial_cases():
                 lambda x, w, b=border_mode, f=flip: _conv(x, w, b, f), args=(IMAGES, FILTERS),
                 dtypes=FLOATS, variants=PAIR, rtol={"float32": 1e-4},
             ))
+    # Padding, partial windows at the far edges, and every averaging rule.
+    for label, ws, stride, pad, mode, ignore in [
+        ("max_3x3_pad1_stride2", (3, 3), (2, 2), (1, 1), "max", True),
+        ("max_3x2_partial", (3, 2), (2, 1), (0, 0), "max", False),
+        ("average_inc_pad_pad1", (3, 2), (1, 2), (1, 1), "average_inc_pad", True),
+        ("average_exc_pad_pad1", (3, 2), (1, 2), (1, 1), "average_exc_pad", True),
+        ("sum_2x3_partial", (2, 3), (3, 2), (0, 0), "sum", False),
+    ]:
+        cases.append(Case(
+            f"pool_2d_{label}",
+            lambda x, ws=ws, st=stride, p=pad, m=mode, ib=ignore: T.nnet.pool_2d(x, ws=ws, stride=st, pad=p, mode=m,
+                                                                                 ignore_border=ib),
+            lambda x, ws=ws, st=stride, p=pad, m=mode, ib=ignore: _pool_padded(x, ws, st, p, m, ib),
+            args=(IMAGES,), dtypes=FLOATS, variants=("random", "strided", "nonfinite"), rtol={"float32": 1e-5},
+        ))
+    # Padding, stride, dilation and groups (correlation: filter_flip=False).
+    for label, pad, stride, dilation, groups, filters in [
+        ("pad_stride", (1, 2), (2, 1), (1, 1), 1, FILTERS),
+        ("dilated", (2, 1), (1, 1), (2, 2), 1, FILTERS),
+        ("grouped", (1, 1), (1, 2), (1, 1), 3, Arg(shape=(6, 1, 2, 3), static=(6, 1, 2, 3))),
+    ]:
+        cases.append(Case(
+            f"conv2d_{label}",
+            lambda x, w, p=pad, s=stride, d=dilation, g=groups: T.nnet.conv2d(
+                x, w, border_mode=p, subsample=s, filter_dilation=d, num_groups=g, filter_flip=False),
+            lambda x, w, p=pad, s=stride, d=dilation, g=groups: _conv_general(x, w, p, s, d, g),
+            args=(IMAGES, filters), dtypes=FLOATS, variants=PAIR, rtol={"float32": 1e-4},
+        ))
     # Per-channel ("spatial") batch normalization, its parameters of shape (C,).
     cases += [
         Case("batch_normalization_test_spatial",

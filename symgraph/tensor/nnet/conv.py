@@ -345,10 +345,10 @@ def _groups(op, n_in, n_out, taps):
 
 def _correlate(op, x, w):
     n, c = x.shape[:2]
-    o, _, kh, kw = w.shape
+    o, cg, kh, kw = w.shape
     oh, ow = op.out_size(x.shape[2], x.shape[3], kh, kw)
     cols = _im2col(op, _padded(op, x, kh, kw), kh, kw, oh, ow)
-    wm = w.reshape(o, -1)
+    wm = w.reshape(o, cg * kh * kw)  # not -1: no filters (o = 0) is a valid, empty convolution
     out = np.empty((n, o, oh * ow), dtype=x.dtype)
     for rows, co in _groups(op, c, o, kh * kw):
         # Per image a GEMM (O/g, C/g*kh*kw) x (C/g*kh*kw, oh*ow), landing in NCHW order.
@@ -363,7 +363,7 @@ def _correlate_grad_input(op, w, gy, x_shape):
     ph, pw = op.pads(kh, kw)
     dxp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=gy.dtype)
     gm = gy.reshape(n, o, oh * ow)
-    wm = w.reshape(o, -1)
+    wm = w.reshape(o, cg * kh * kw)
     for k, (_, co) in enumerate(_groups(op, c, o, kh * kw)):
         cols = np.matmul(wm[co].T, gm[:, co]).reshape(n, cg, kh, kw, oh, ow)
         target = dxp[:, k * cg:(k + 1) * cg]

@@ -254,3 +254,13 @@ def test_equal_parameters_give_equal_ops():
     assert Conv2d("full") != Conv2d("half")
     x, w = T.dtensor4("x"), T.dtensor4("w")
     assert N.conv2d(x, w) is N.conv2d(x, w)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "llvm"])
+def test_conv2d_with_no_filters_is_empty_and_its_input_gradient_zero(backend):
+    x, w = T.tensor4("x"), T.tensor4("w")
+    y = T.nnet.conv2d(x, w)
+    f = sg.function([x, w], [y, sg.grad(y.sum(), x)], mode=sg.Mode(backend=backend))
+    out, gx = f(np.ones((2, 3, 5, 5)), np.zeros((0, 3, 2, 2)))
+    assert out.shape == (2, 0, 4, 4)
+    np.testing.assert_array_equal(gx, np.zeros((2, 3, 5, 5)))
