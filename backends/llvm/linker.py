@@ -36,7 +36,7 @@ from .codegen import (
     ERR_STATIC_SHAPE,
 )
 from .lowering import find, load_all
-from .segment import build_segment
+from .segment import build_segment, segment_nodes
 from .segment_key import segment_key
 
 EMBED_LIMIT = 16
@@ -128,6 +128,11 @@ def _uses_after(steps, fgraph):
 
 def _python_thunk(node, ins, outs):
     perform = node.op.perform
+    perform_on = getattr(node.op, "perform_on", None)
+    if perform_on is not None:
+        # An Op with an inner graph (a Scan's body) runs that graph with this backend.
+        def perform(node, inputs, output_storage):
+            perform_on("llvm", node, inputs, output_storage)
 
     def thunk():
         try:
@@ -143,9 +148,12 @@ def _python_thunk(node, ins, outs):
 class NativeSegment:
     def __init__(self, nodes, outputs, fgraph):
         self.nodes = nodes
+        # Error records name nodes by their index here (inner nodes: a natively lowered Scan's body).
+        every = segment_nodes(nodes)
+        self.all_nodes = [n for n, _ in every]
         produced = {o for n in nodes for o in n.outputs}
         inputs, constants = [], []
-        for n in nodes:
+        for n, outer in every:
             for i in n.inputs:
                 if i in produced or i in inputs or any(i is c for c, _ in constants):
                     continue
@@ -153,7 +161,8 @@ class NativeSegment:
                     if np.asarray(i.data).size > EMBED_LIMIT:
                         constants.append((i, np.ascontiguousarray(i.data)))
                     continue
-                inputs.append(i)
+                if n is outer:  # an inner node's other inputs are its graph's own
+                    inputs.append(i)
         # Outputs that are inputs of the segment (identity graphs) are copied natively too.
         self.inputs = inputs
         self.outputs = list(dict.fromkeys(outputs))
@@ -232,7 +241,7 @@ class NativeSegment:
 
     def raise_error(self, values):
         code, node_id = self.err[0], self.err[1]
-        node = self.nodes[node_id] if 0 <= node_id < len(self.nodes) else None
+        node = self.all_nodes[node_id] if 0 <= node_id < len(self.all_nodes) else None
         here = where(node.outputs[0]) if node is not None else ""
         # A lowering may say what its details mean: ``lower.broadcast_error(node, details)``,
         # ``lower.index_error``, ``lower.shape_error`` give the message, or None for the default.

@@ -12,6 +12,8 @@ address of the segment's workspace table: intermediates live in buffers kept
 between calls, shared by values whose lifetimes do not overlap.
 """
 
+import contextlib
+
 from llvmlite import ir
 
 from symgraph.graph.basic import Constant
@@ -58,9 +60,131 @@ class SegmentContext(KernelContext):
         self.slots_of = {}
         self.slot_end = []
         self._fresh = {}
+        # Where each node runs, for liveness; an inner node (a Scan's body) runs at its outer node's
+        # place (``inner_liveness``), so its intermediates keep their slots for the whole loop.
+        self.positions = {}
+        self.inner_ids = {}  # error ids of inner nodes (node_ids holds the segment's own nodes only)
+        self.table_constants = {}
+        self.loop_depth = 0  # native loops (Scan) being emitted around the current code
 
     def node_id(self, node):
-        return self.i64(self.node_ids.get(node, -1))
+        k = self.node_ids.get(node)
+        return self.i64(self.inner_ids.get(node, -1) if k is None else k)
+
+    def emit_nodes(self, nodes, env):
+        """Lower ``nodes`` in order; ``env`` maps every value they read (inputs, constants) to an ArrayValue."""
+        for node in nodes:
+            results = find(node)(self, node, [env[i] for i in node.inputs])
+            self.lowered(node, results)
+            for var, arr in zip(node.outputs, results):
+                env[var] = arr
+
+    @contextlib.contextmanager
+    def inner_liveness(self, nodes, outer):
+        """While emitting ``nodes`` (an inner graph) for node ``outer``: they run at ``outer``'s place
+        and their results live until it ends.  An inner node may also be one of the segment's own
+        (nodes are interned), so what liveness knew of it is put back afterwards."""
+        here = self.positions[outer]
+        results = [v for n in nodes for v in n.outputs]
+        saved = ({n: self.positions.get(n) for n in nodes},
+                 {v: (self.last_use.get(v), self.slots_of.get(v), self._fresh.get(v)) for v in results})
+        for n in nodes:
+            self.positions[n] = here
+        for v in results:
+            self.last_use[v] = max(here, self.last_use.get(v, here))
+        try:
+            yield
+        finally:
+            for n, p in saved[0].items():
+                _restore(self.positions, n, p)
+            for v, (use, slots, fresh) in saved[1].items():
+                _restore(self.last_use, v, use)
+                _restore(self.slots_of, v, slots)
+                _restore(self._fresh, v, fresh)
+
+    def outline(self, name, values, emit):
+        """Emit ``emit(inner)`` as an internal function of its own, called here.
+
+        ``values`` are the caller's IR values the code uses; ``inner(v)`` gives
+        the function's parameter standing for ``v`` (IR constants stand for
+        themselves).  The function fails as the entry point does (an error
+        record, then the caller's failure path), allocates into the same table
+        and workspace, and keeps its loops out of the entry point, which may
+        then stay glue (``entry_has_hot_loops``) while LLVM optimises the loop
+        on its own: a big entry point costs superlinear optimisation time.
+        """
+        b = self.builder
+        passed, seen = [], set()
+        for v in values:
+            if not isinstance(v, ir.Constant) and id(v) not in seen:
+                seen.add(id(v))
+                passed.append(v)
+        consts = self.workspace[0]
+        fn = ir.Function(self.module, ir.FunctionType(I32, [v.type for v in passed] + [PTR, PTR, PTR]),
+                         name=f"{name}.{len(self.module.globals)}")
+        fn.linkage = "internal"
+        fn.attributes.add("noinline")
+        params = dict(zip((id(v) for v in passed), fn.args))
+        saved = (self.builder, self.fail_block, self.err_ptr, self.objs_ptr, self.workspace, self._workspace_base)
+        self.builder = ir.IRBuilder(fn.append_basic_block("entry"))
+        self.fail_block = fn.append_basic_block("fail")
+        ir.IRBuilder(self.fail_block).ret(ir.Constant(I32, 1))
+        self.err_ptr, self.objs_ptr, inner_consts = fn.args[-3:]
+        self.workspace, self._workspace_base = (inner_consts, saved[4][1]), None
+        try:
+            emit(lambda v: v if isinstance(v, ir.Constant) else params[id(v)])
+            self.builder.ret(ir.Constant(I32, 0))
+        finally:
+            self.builder, self.fail_block, self.err_ptr, self.objs_ptr, self.workspace, self._workspace_base = saved
+        failed = b.call(fn, passed + [self.err_ptr, self.objs_ptr, consts])
+        ok = b.append_basic_block(f"{name}.ok")
+        # The function wrote the error record; the caller only releases and leaves.
+        b.cbranch(b.icmp_signed("==", failed, ir.Constant(I32, 0)), ok, self.fail_block)
+        b.position_at_end(ok)
+
+    def constant_value(self, var):
+        """A Constant's ArrayValue: its table entry, or its values stored on the stack."""
+        arr = self.table_constants.get(var)
+        return arr if arr is not None else _embedded_constant(self, var)
+
+    def new_array(self, dtype, shape):
+        """``KernelContext.new_array``, safe inside a native loop: the array a call site made on the
+        previous iteration is dead by now, so it is released before the site's table slot is reused."""
+        if not self.loop_depth:
+            return super().new_array(dtype, shape)
+        b = self.builder
+        slot = self.n_objs
+        self.n_objs += 1
+        if self.n_objs > self.n_objs_max:
+            raise RuntimeError("too many allocations for the entry point's table")
+        cell = b.gep(self.objs_ptr, [self.i64(slot)], source_etype=PTR)
+        b.call(self.declare("Py_DecRef", ir.VoidType(), [PTR]), [b.load(cell, typ=PTR)])
+        b.store(ir.Constant(PTR, None), cell)
+        with b.goto_entry_block():
+            # In the entry block, so iterations do not grow the stack.
+            dims = b.alloca(I64, size=max(len(shape), 1))
+        for k, s in enumerate(shape):
+            b.store(s, b.gep(dims, [self.i64(k)], source_etype=I64))
+        new = self.declare("symgraph_PyArray_New", PTR, [PTR, I32, PTR, I32, PTR, PTR, I32, I32, PTR])
+        null = ir.Constant(PTR, None)
+        obj = b.call(new, [self.global_ptr("symgraph_PyArray_Type"), ir.Constant(I32, len(shape)), dims,
+                           ir.Constant(I32, TYPENUM[dtype]), null, null, ir.Constant(I32, 0),
+                           ir.Constant(I32, 0), null])
+        self.check(b.icmp_unsigned("!=", obj, null), ERR_ALLOC)
+        b.store(obj, cell)
+        return obj, slot, self.array_of(obj, dtype, len(shape))
+
+    def scratch(self, dtype, shape, node):
+        """A C-contiguous workspace buffer private to ``node`` (free again for the nodes after it)."""
+        here = self.positions[node]
+        for k, busy_until in enumerate(self.slot_end):
+            if busy_until < here:
+                break
+        else:
+            k = len(self.slot_end)
+            self.slot_end.append(here)
+        self.slot_end[k] = here
+        return self.workspace_buffer(dtype, shape, k)
 
     def alloc(self, var, shape):
         """Storage for ``var``: a NumPy array if it leaves the segment, the stack if small and static,
@@ -87,7 +211,7 @@ class SegmentContext(KernelContext):
 
     def _free_slot(self, var):
         """A workspace slot nothing reads at or after ``var``'s node (a new one if none), reserved for ``var``."""
-        here = self.node_ids[var.owner]
+        here = self.positions[var.owner]
         end = self.last_use.get(var, here)  # a result nothing reads is dead once made
         for k, busy_until in enumerate(self.slot_end):
             if busy_until < here:
@@ -108,7 +232,7 @@ class SegmentContext(KernelContext):
             for i in node.inputs:
                 slots |= self.slots_of.get(i, set())
             self.slots_of[var] = slots
-            end = self.last_use.get(var, self.node_ids[node])
+            end = self.last_use.get(var, self.positions[node])
             for k in slots:
                 self.slot_end[k] = max(self.slot_end[k], end)
 
@@ -192,8 +316,11 @@ def build_segment(name, nodes, inputs, outputs, constants, meta=None):
     # The allocation table is cleared once its final size is known (see the end).
     n_max = MAX_ALLOCATIONS
     objs = b.alloca(PTR, size=n_max)
+    every = segment_nodes(nodes)
     node_ids = {n: k for k, n in enumerate(nodes)}
     ctx = SegmentContext(module, b, err_ptr, objs, n_max, outputs, node_ids)
+    ctx.inner_ids = {n: k for k, (n, outer) in enumerate(every) if n is not outer}
+    ctx.positions = dict(node_ids)
     # The constants table ends with the workspace table's address (linker.py).
     ctx.workspace = (consts_ptr, len(constants))
     fail = fn.append_basic_block("fail")
@@ -209,7 +336,7 @@ def build_segment(name, nodes, inputs, outputs, constants, meta=None):
         data = b.load(b.gep(consts_ptr, [ir.Constant(I64, k)], source_etype=PTR), typ=PTR)
         shape = [ctx.i64(s) for s in arr.shape]
         strides = [ctx.i64(s) for s in arr.strides]
-        env[var] = ArrayValue(str(var.type.dtype), data, shape, strides)
+        env[var] = ctx.table_constants[var] = ArrayValue(str(var.type.dtype), data, shape, strides)
 
     def value_of(v):
         if v in env:
@@ -266,6 +393,27 @@ def build_segment(name, nodes, inputs, outputs, constants, meta=None):
         fn.attributes.add("optnone")
         fn.attributes.add("noinline")
     return str(module)
+
+
+def segment_nodes(nodes):
+    """``[(node, outer node)]``: the segment's nodes, then the inner nodes their lowerings emit
+    (``lower.inner_nodes(node)``, a Scan's body), recursively; a node's error id is its index here."""
+    every = [(n, n) for n in nodes]
+    k = 0
+    while k < len(every):
+        node, outer = every[k]
+        inner = getattr(find(node), "inner_nodes", None)
+        if inner is not None:
+            every += [(n, outer) for n in inner(node)]
+        k += 1
+    return every
+
+
+def _restore(table, key, value):
+    if value is None:
+        table.pop(key, None)
+    else:
+        table[key] = value
 
 
 def _release_all(ctx, objs, n):

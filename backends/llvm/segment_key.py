@@ -23,6 +23,8 @@ from symgraph.graph.basic import Constant, Type
 from symgraph.graph.op import Op
 from symgraph.scalar.composite import Composite
 
+from .lowering import find
+
 
 class Unkeyable(Exception):
     pass
@@ -142,11 +144,30 @@ def segment_key(nodes, inputs, outputs, constants, target):
                 ref = f"e{r.type(var.type)}{r.array(var.data)}"
             return ref
 
-        for n, node in enumerate(nodes):
-            args = ",".join(ref_of(i) for i in node.inputs)
-            lines.append(f"{r.value(node.op)}({args})->" + ",".join(r.type(o.type) for o in node.outputs))
-            for j, o in enumerate(node.outputs):
-                refs[o] = f"n{n}.{j}"
+        def render(nodes, prefix):
+            for n, node in enumerate(nodes):
+                args = ",".join(ref_of(i) for i in node.inputs)
+                inner = getattr(find(node), "inner_graph", None)
+                if inner is None:
+                    op = r.value(node.op)
+                else:
+                    # The graph the lowering emits (a Scan's body as rewritten for this backend) stands
+                    # for the prop holding it.
+                    graph = inner(node)
+                    props = tuple("<inner>" if v is getattr(node.op, "body", None) else v
+                                  for v in node.op._props())
+                    op = r.cls(node.op) + r.value(props)
+                    sub = f"{prefix}n{n}:"
+                    for k, v in enumerate(graph.inputs):
+                        refs[v] = f"{sub}i{k}"
+                    lines.append(f"inner {sub} " + ";".join(r.type(v.type) for v in graph.inputs))
+                    render(graph.toposort(), sub)
+                    lines.append(f"inner out {sub} " + ",".join(ref_of(v) for v in graph.outputs))
+                lines.append(f"{op}({args})->" + ",".join(r.type(o.type) for o in node.outputs))
+                for j, o in enumerate(node.outputs):
+                    refs[o] = f"{prefix}n{n}.{j}"
+
+        render(nodes, "")
         lines.append("out " + ",".join(ref_of(v) for v in outputs))
     except Unkeyable:
         return None

@@ -9,6 +9,8 @@ per-step outputs.  Every user-facing form (taps, several initial values,
 form, so they can be differentiated again.
 """
 
+import weakref
+
 import numpy as np
 
 from ..errors import GraphTypeError, InputShapeError, SymgraphError, where
@@ -33,15 +35,9 @@ class Scan(Op):
         self.keep_history = tuple(bool(k) for k in keep_history)
         self.truncate_gradient = int(truncate_gradient)
         self.name = name
-        self._run = None
 
     def __str__(self):
         return f"Scan{{{self.name or 'scan'}}}"
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_run"] = None
-        return state
 
     # ---- building -----------------------------------------------------------------------
 
@@ -82,15 +78,30 @@ class Scan(Op):
 
     # ---- running ------------------------------------------------------------------------
 
-    def inner_function(self):
-        """The body compiled once (rewritten by the same pipeline), as ``run(values) -> values``."""
-        if self._run is None:
+    def inner_graph(self, backend="numpy"):
+        """The body rewritten for ``backend`` (a FunctionGraph), made once per body and backend."""
+        cache = _compiled_bodies.setdefault(self.body, {})
+        if ("graph", backend) not in cache:
+            from ..compile.inner import rewrite_inner
+
+            cache["graph", backend] = rewrite_inner(self.body.inputs, self.body.outputs, backend)
+        return cache["graph", backend]
+
+    def inner_function(self, backend="numpy"):
+        """The body compiled by ``backend``, as ``run(values) -> values``; one per body and backend."""
+        cache = _compiled_bodies.setdefault(self.body, {})
+        if ("run", backend) not in cache:
             from ..compile.inner import compile_inner
 
-            self._run = compile_inner(self.body.inputs, self.body.outputs)
-        return self._run
+            cache["run", backend] = compile_inner(self.body.inputs, self.body.outputs, backend,
+                                                  fgraph=self.inner_graph(backend))
+        return cache["run", backend]
 
     def perform(self, node, inputs, output_storage):
+        self.perform_on("numpy", node, inputs, output_storage)
+
+    def perform_on(self, backend, node, inputs, output_storage):
+        """``perform`` with the body compiled by ``backend`` (a backend running the loop from Python)."""
         n_steps, seqs, carry, params = self.split_inputs(inputs)
         n_steps = int(n_steps)
         if n_steps < 0:
@@ -99,7 +110,9 @@ class Scan(Op):
             if s.shape[0] < n_steps:
                 raise InputShapeError(f"{self}: sequence {k} has {s.shape[0]} entries, fewer than the "
                                       f"{n_steps} steps" + where(node.inputs[1 + k]))
-        run = self.inner_function()
+        run = self.inner_function(backend)
+        # s[t] of a vector is a NumPy scalar; native bodies take 0-d arrays (s[t, ...]).
+        plain = backend == "numpy"
         C = self.n_carry
         carry = list(carry)
         params = list(params)
@@ -108,7 +121,7 @@ class Scan(Op):
         ys = None
         steps = n_steps
         for t in range(n_steps):
-            outs = run([s[t] for s in seqs] + carry + params)
+            outs = run([s[t] if plain else s[t, ...] for s in seqs] + carry + params)
             for i in range(C):
                 new = outs[i]
                 if new.shape != carry[i].shape:
@@ -131,7 +144,7 @@ class Scan(Op):
                 break
         if ys is None:
             ys = [np.empty((0,) + shape, dtype=v.dtype)
-                  for shape, v in zip(self._empty_y_shapes(seqs, carry, params), self.body.y_outs)]
+                  for shape, v in zip(self._empty_y_shapes(run, seqs, carry, params), self.body.y_outs)]
         k = 0
         for i in range(C):
             if self.keep_history[i]:
@@ -143,13 +156,13 @@ class Scan(Op):
             output_storage[k][0] = buf[:steps] if steps < buf.shape[0] else buf
             k += 1
 
-    def _empty_y_shapes(self, seqs, carry, params):
+    def _empty_y_shapes(self, run, seqs, carry, params):
         """Per-step output shapes for a loop of zero steps, from one trial step on zeros."""
         probe = [np.zeros(s.shape[1:], dtype=s.dtype) for s in seqs] + list(carry) + list(params)
         try:
-            outs = self.inner_function()(probe)
+            outs = run(probe)
             return [np.shape(y) for y in outs[self.n_carry:self.n_carry + self.n_ys]]
-        except Exception:
+        except Exception:  # noqa: BLE001  (a probe that fails gives shapes of zeros, as before)
             return [(0,) * y.ndim for y in self.body.y_outs]
 
     def infer_shape(self, fgraph, node, input_shapes):
@@ -198,6 +211,11 @@ class Scan(Op):
         pattern = [[False] * len(node.outputs)]
         pattern += [[True] * len(node.outputs) for _ in node.inputs[1:]]
         return pattern
+
+
+# body -> {("graph" | "run", backend): ...}: a body rebuilt into another Scan (scan_save_memory
+# changes only keep_history) keeps its compiled forms.
+_compiled_bodies = weakref.WeakKeyDictionary()
 
 
 def _inner_vars(body):

@@ -38,6 +38,7 @@ FAMILIES = [
     "cases_creation",
     "cases_nnet",
     "cases_random",
+    "cases_scan",
 ]
 
 

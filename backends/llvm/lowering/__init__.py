@@ -25,4 +25,4 @@ def find(node):
 
 
 def load_all():
-    from . import argreduce, blas, conv, elemwise, indexing, join, pool, random, reduce, shape_ops, softmax  # noqa: F401  (each registers its rules)
+    from . import argreduce, blas, conv, elemwise, indexing, join, pool, random, reduce, scan, shape_ops, softmax  # noqa: F401  (each registers its rules)
