@@ -6,7 +6,7 @@ inputs and to constants (embedded constants by value, table constants by
 shape and layout), which variables leave the segment, and the code that
 lowers them.  ``segment_key`` renders all of that canonically and hashes it
 with the target and toolchain (``jit.target_description``) and a hash of the
-source files of this backend and of the modules defining the Ops involved, so
+source files of this backend and of the packages defining the Ops involved, so
 an edit to a lowering (or to an Op) invalidates what was cached.
 
 A value it cannot render stably (an unknown prop type whose repr may name a
@@ -174,5 +174,17 @@ def segment_key(nodes, inputs, outputs, constants, target):
     for name in sorted(r.modules):
         module = sys.modules.get(name)
         path = getattr(module, "__file__", None)
-        lines.append(f"{name}:{_file_hash(path) if path else '?'}")
+        lines.append(f"{name}:{_package_hash(path) if path else '?'}")
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _package_hash(path):
+    """A hash of every source file beside ``path``: an Op's helpers (its ``perform``'s arithmetic,
+    which a lowering may share, e.g. random/boxmuller.py) live in its package, not always its module."""
+    folder = os.path.dirname(path)
+    digest = _file_hashes.get(folder)
+    if digest is None:
+        names = sorted(f for f in os.listdir(folder) if f.endswith(".py")) if os.path.isdir(folder) else []
+        text = "".join(f"{f}:{_file_hash(os.path.join(folder, f))}\n" for f in names) or _file_hash(path)
+        digest = _file_hashes[folder] = hashlib.sha256(text.encode()).hexdigest()
+    return digest

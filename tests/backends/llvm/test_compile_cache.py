@@ -167,3 +167,14 @@ def test_a_segment_without_a_structural_key_is_keyed_by_its_ir(monkeypatch, tmp_
     f = sg.function([x], T.sin(x) * 5 - 0.25, mode=LLVM)
     np.testing.assert_allclose(f(np.arange(4.0)), np.sin(np.arange(4.0)) * 5 - 0.25)
     assert [name for _, _, files in os.walk(tmp_path) for name in files if name.endswith(".o")]
+
+
+def test_an_edit_beside_an_ops_module_changes_the_key_part_for_that_package(tmp_path):
+    from symgraph.backends.llvm import segment_key
+
+    (tmp_path / "ops.py").write_text("class Op: pass\n")
+    (tmp_path / "helper.py").write_text("A = 1\n")
+    before = segment_key._package_hash(str(tmp_path / "ops.py"))
+    (tmp_path / "helper.py").write_text("A = 2\n")
+    segment_key._file_hashes.clear()
+    assert segment_key._package_hash(str(tmp_path / "ops.py")) != before
