@@ -105,6 +105,7 @@ class KernelContext:
         self.node_index = {}
         self.entry_function = builder.function
         self.entry_has_hot_loops = False
+        self.hot_functions = set()  # ids of the functions that have a hot loop of their own
 
     # ---- declarations ----
     def declare(self, name, ret, args, varargs=False):
@@ -154,8 +155,10 @@ class KernelContext:
         calls BLAS, or releases arrays): an entry point without hot loops is
         glue, compiled without optimisation (segment.py).
         """
-        if hot and self.builder.function is self.entry_function:
-            self.entry_has_hot_loops = True
+        if hot:
+            self.hot_functions.add(id(self.builder.function))
+            if self.builder.function is self.entry_function:
+                self.entry_has_hot_loops = True
         b = self.builder
         pre = b.block
         head = b.append_basic_block(f"{name}.head")

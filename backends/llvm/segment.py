@@ -136,6 +136,10 @@ class SegmentContext(KernelContext):
             self.builder.ret(ir.Constant(I32, 0))
         finally:
             self.builder, self.fail_block, self.err_ptr, self.objs_ptr, self.workspace, self._workspace_base = saved
+        if id(fn) not in self.hot_functions:
+            # Glue (a Scan's steps calling kernels and BLAS): as for the entry point, optimising it
+            # costs more compile time than it saves.
+            fn.attributes.add("optnone")
         failed = b.call(fn, passed + [self.err_ptr, self.objs_ptr, consts])
         ok = b.append_basic_block(f"{name}.ok")
         # The function wrote the error record; the caller only releases and leaves.

@@ -308,11 +308,18 @@ class AdvancedIndex:
         """Check every index once, up front: NumPy refuses a bad index even where the result is empty."""
         ctx = self.ctx
 
-        def body(ptrs):
-            value, unsigned = index_value(ctx, arr, ptrs[0])
-            checked_index(ctx, self.node, value, unsigned, n, axis)
+        def emit(inner):
+            a = arr.view(data=inner(arr.data), shape=[inner(v) for v in arr.shape],
+                         strides=[inner(v) for v in arr.strides])
 
-        elementwise_loop(ctx, arr.shape, [arr], body, contiguous_path=False)
+            def body(ptrs):
+                value, unsigned = index_value(ctx, a, ptrs[0])
+                checked_index(ctx, self.node, value, unsigned, inner(n), axis)
+
+            elementwise_loop(ctx, a.shape, [a], body, contiguous_path=False)
+
+        # A function of its own: a loop in the entry point would make LLVM optimise all of its glue.
+        ctx.outline("validate", [arr.data, *arr.shape, *arr.strides, n], emit)
 
     def _broadcast(self, arrs):
         """The index arrays' common shape; a runtime length 1 broadcasts, as NumPy."""
@@ -374,7 +381,8 @@ class AdvancedIndex:
             if d == len(lengths):
                 leaf(position)
                 return
-            with ctx.loop(lengths[d], f"adv{d}") as i:
+            # The slabs' copies are kernels: this loop only computes where they are.
+            with ctx.loop(lengths[d], f"adv{d}", hot=False) as i:
                 nest(d + 1, position + [i])
 
         nest(0, [])

@@ -83,6 +83,26 @@ def test_gemm_in_the_body_goes_to_blas():
     _assert_same(f(*args), ref(*args), TOL["float64"])
 
 
+def test_the_step_loop_and_the_embedding_lookup_are_glue_compiled_without_optimisation():
+    import re
+
+    tokens, h0, E, U = T.imatrix("tokens"), T.matrix("h0"), T.matrix("E"), T.matrix("U")
+    hs, _ = sg.scan(lambda x, h, U: T.tanh(x + T.dot(h, U)), sequences=E[tokens], outputs_info=h0,
+                    non_sequences=U)
+    f, ref = _pair([tokens, h0, E, U], hs)
+    ir_text = "\n".join(seg.ir for seg in _native_segments(f))
+    # The entry point and the step loop only check, index and call kernels and BLAS: optimising them
+    # would cost compile time for nothing; the index checks run in a function of their own.
+    heads = re.findall(r'^define [^\n]*@"(?:symgraph_[0-9a-f]+|scan\.\d+)"[^\n]*', ir_text, re.MULTILINE)
+    assert len(heads) >= 2 and all("optnone" in line for line in heads)
+    assert re.search(r'^define internal i32 @"validate\.\d+"', ir_text, re.MULTILINE)
+    args = [RNG.integers(0, 6, (4, 3)).astype("int32"), RNG.standard_normal((3, 5)),
+            RNG.standard_normal((6, 5)), RNG.standard_normal((5, 5)) * 0.4]
+    _assert_same(f(*args), ref(*args), TOL["float64"])
+    with pytest.raises(IndexError, match="out of bounds"):
+        f(np.full((4, 3), 6, dtype="int32"), *args[1:])
+
+
 def _native_segments(f):
     import gc
 
