@@ -250,11 +250,31 @@ class KernelContext:
         if len(values) > 6:
             raise ValueError(f"an error record holds at most 6 values, got {len(values)}")
         node_id = node_id if isinstance(node_id, ir.Value) else self.i64(node_id)
-        for k, v in enumerate((self.i64(code), node_id) + tuple(values)):
-            if v.type != I64:
-                v = b.sext(v, I64) if isinstance(v.type, ir.IntType) else v
-            b.store(v, b.gep(self.err_ptr, [self.i64(k)], source_etype=I64))
+        record = [self.i64(code), node_id]
+        for v in values:
+            record.append(b.sext(v, I64) if isinstance(v.type, ir.IntType) and v.type != I64 else v)
+        if all(v.type == I64 for v in record):
+            # One call per failure path instead of eight stores: a segment has a hundred of them.
+            record += [self.i64(0)] * (8 - len(record))
+            b.call(self._error_recorder(), [self.err_ptr, *record])
+        else:
+            for k, v in enumerate(record):
+                b.store(v, b.gep(self.err_ptr, [self.i64(k)], source_etype=I64))
         b.branch(self.fail_block)
+
+    def _error_recorder(self):
+        fn = self.module.globals.get("symgraph.record_error")
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [PTR] + [I64] * 8),
+                             name="symgraph.record_error")
+            fn.linkage = "internal"
+            for attr in ("noinline", "cold", "nounwind"):
+                fn.attributes.add(attr)
+            b = ir.IRBuilder(fn.append_basic_block("entry"))
+            for k, v in enumerate(fn.args[1:]):
+                b.store(v, b.gep(fn.args[0], [ir.Constant(I64, k)], source_etype=I64))
+            b.ret_void()
+        return fn
 
     def check(self, ok, code, node_id=0, *values):
         b = self.builder
