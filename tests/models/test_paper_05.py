@@ -4,7 +4,8 @@ import json
 
 import numpy as np
 import pytest
-from symgraph.models.distill import distillation_loss
+from symgraph.models.data import load_digits
+from symgraph.models.distill import Teacher, distillation_loss
 from symgraph.models.quantize import (
     QuantizedTensor,
     codebook_quantize,
@@ -186,6 +187,26 @@ def test_bad_quantizer_arguments_are_named():
         uniform_quantize(T.vector("w"), 4, 0)
     with pytest.raises(OpArgumentError, match="vector"):
         codebook_quantize(T.vector("w"), T.matrix("p"))
+
+
+def test_teacher_refits_deterministically_and_its_logits_match_a_numpy_forward_pass():
+    digits = load_digits(seed=0)
+    teacher = Teacher([64, 16, 10], T.nnet.relu, epochs=4, batch_size=32, lr=1e-2, weight_decay=1e-4,
+                      name="t05")
+    teacher.fit(digits.train, seed=3)
+    first = [p.get_value().copy() for p in teacher.params]
+    W0, b0, W1, b1 = first
+    expected = np.maximum(digits.test.x @ W0 + b0, 0) @ W1 + b1
+    np.testing.assert_allclose(teacher.logits(digits.test.x), expected, rtol=1e-10, atol=1e-10)
+    acc = teacher.accuracy(digits.test)
+    assert acc == pytest.approx(np.mean(expected.argmax(axis=1) == digits.test.y)) and acc > 0.8
+    # the last epoch ran at the cosine schedule's final value, lr (1 + cos(pi 3/4)) / 2
+    assert float(teacher._lr.get_value()) == pytest.approx(1e-2 * (1 + np.cos(0.75 * np.pi)) / 2)
+    teacher.fit(digits.train, seed=3)
+    assert all(np.array_equal(p.get_value(), v) for p, v in zip(teacher.params, first))
+    teacher.fit(digits.train, seed=4)
+    assert not np.array_equal(teacher.params[0].get_value(), W0)
+    assert "64-16-10 relu" in teacher.recipe() and "L2 0.0001" in teacher.recipe()
 
 
 def test_quick_experiment_writes_verdicts_sizes_and_a_reloadable_model(tmp_path):

@@ -143,4 +143,6 @@ def test_quick_experiment_writes_metrics_and_verdicts(tmp_path):
     verdicts = {v["name"] for v in record["verdicts"]}
     assert verdicts == {"(a) Sobolev <= 0.3x value-only MSE at N = 100", "(b) Sobolev student more accurate"}
     assert len(record["metrics"]["function_ratio_n100"]) == 5
+    assert len(record["metrics"]["digits_teacher_valid_accuracy"]) == 1
+    assert set(record["budget"]["temperatures"]) == {"value", "Sobolev"}
     assert (tmp_path / "functions.png").exists()
