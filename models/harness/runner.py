@@ -140,7 +140,10 @@ def _jsonable(v):
 
 
 def _blas_threads(n):
-    # threadpoolctl comes with scikit-learn, a models dependency
+    # threadpoolctl (it comes with scikit-learn, a models dependency) limits the BLAS libraries loaded
+    # when it is called: SciPy's OpenBLAS, the llvm backend's, is otherwise first loaded by the first
+    # compile, inside the experiment.
+    import scipy.linalg.cython_blas  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(n, user_api="blas")
