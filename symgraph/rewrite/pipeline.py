@@ -1,7 +1,7 @@
 """The compile pipeline: every pass applied to a compiled graph, in order, on one screen.
 
 Each entry is ``(name, pass)``; a pass takes ``(fgraph, mode)``.  A rule pass
-applies one or more tables together (``canonicalize`` with the ``subtensor``
+applies one or more tables together (``canonicalize`` with the ``subtensor`` and ``join_slices``
 rules, ``specialize`` with the ``blas`` rules) to a fixed point through the
 equilibrium driver; merging runs first and last, constant folding is a
 canonicalize rule.  ``Mode(excluding=[...])`` skips a pass, a table (its name
@@ -32,11 +32,12 @@ def _tables():
     # import Ops whose modules import the rewriter.
     from . import nnet_rules  # noqa: F401  (softmax / cross-entropy rules on stabilize)
     from .blas_rules import blas
+    from .join_slices import join_slices
     from .specialize import specialize
     from .stabilize import stabilize
     from .subtensor_rules import subtensor
 
-    return {t.name: t for t in (canonicalize, subtensor, stabilize, specialize, blas)}
+    return {t.name: t for t in (canonicalize, subtensor, join_slices, stabilize, specialize, blas)}
 
 
 def _scan_memory(fgraph, mode):
@@ -54,14 +55,14 @@ def _fusion(fgraph, mode):
 PIPELINE = {
     "FAST_COMPILE": [
         ("merge", merge_pass),
-        ("canonicalize", _rules("canonicalize", "canonicalize", "subtensor")),
+        ("canonicalize", _rules("canonicalize", "canonicalize", "subtensor", "join_slices")),
     ],
     "FAST_RUN": [
         ("merge", merge_pass),
-        ("canonicalize", _rules("canonicalize", "canonicalize", "subtensor")),
+        ("canonicalize", _rules("canonicalize", "canonicalize", "subtensor", "join_slices")),
         ("stabilize", _rules("stabilize", "stabilize")),
         ("specialize", _rules("specialize", "specialize", "blas")),
-        ("canonicalize_again", _rules("canonicalize", "canonicalize", "subtensor")),
+        ("canonicalize_again", _rules("canonicalize", "canonicalize", "subtensor", "join_slices")),
         ("scan_save_memory", _scan_memory),
         ("fusion", _fusion),
         ("merge_final", merge_pass),
