@@ -308,6 +308,8 @@ def slice_length(part_values, n):
     from . import math as tm
 
     start, stop, step = (_as_int64(p) for p in part_values)
+    if start is None and stop is None and (step is None or (isinstance(step, int) and step in (1, -1))):
+        return n  # the whole axis: its length as it is, which later shape comparisons can recognise
     n = _as_int64(n)
     sn = static_int(n)
     if all(isinstance(v, (int, type(None))) for v in (start, stop, step)) and sn is not None:

@@ -388,3 +388,13 @@ def test_second_derivative_through_subtensor():
     h = sg.grad(g[2], x)
     xv = np.array([1.0, 2.0, 3.0])
     np.testing.assert_allclose(sg.function([x], h)(xv), [0, 0, 18])
+
+
+def test_a_full_slice_keeps_the_axis_length_symbolically():
+    from symgraph.tensor.shape_inference import infer_shape
+
+    x = T.matrix("x")
+    rows, cols = infer_shape(x[:, 2:5])
+    assert rows is infer_shape(x)[0]
+    assert infer_shape(x[::-1])[0] is infer_shape(x)[0]
+    assert cols is not infer_shape(x)[1]
