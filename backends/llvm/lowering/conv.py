@@ -560,23 +560,9 @@ def _out_block(ctx, geo, out, n, g, og):
 
 
 def _scratch(ctx, node, dtype, shape):
-    """A C-contiguous buffer for this node alone: the segment's workspace when it has one (kept between
-    calls, free again for later nodes), else a fresh array."""
-    scratch = getattr(ctx, "scratch", None)
-    if scratch is not None:  # the segment's own (it knows where nodes of inner graphs run)
-        return scratch(dtype, shape, node).data
-    slot_end = getattr(ctx, "slot_end", None)
-    if getattr(ctx, "workspace", None) is None or slot_end is None or node not in ctx.node_ids:
-        return ctx.new_array(dtype, shape)[2].data
-    here = ctx.node_ids[node]
-    for k, busy_until in enumerate(slot_end):
-        if busy_until < here:
-            break
-    else:
-        k = len(slot_end)
-        slot_end.append(here)
-    slot_end[k] = max(slot_end[k], here)
-    return ctx.workspace_buffer(dtype, shape, k).data
+    """A C-contiguous buffer for this node alone, from the segment's workspace (kept between calls, free
+    again for later nodes); the segment knows where a node runs, inside a native Scan's body included."""
+    return ctx.scratch(dtype, shape, node).data
 
 
 def _zero(ctx, data, count, dtype):
