@@ -6,6 +6,10 @@ err, constants)``; ``run.native_function`` makes the builtin that
 ``Function`` calls directly.  Where some nodes have no lowering, the graph
 is split around them; those nodes run through ``perform`` and are listed in
 ``run.fallback_nodes`` (debugprint marks them).
+
+``Mode(nan_guard=True)`` compiles each lowerable node as its own entry point
+instead (see ``_compile_guarded``), so a NaN or Inf is caught at the node
+that made it.
 """
 
 import ctypes
@@ -61,6 +65,8 @@ def compile(fgraph, mode):
     if run_nodes:
         steps.append(("native", run_nodes))
     fallback = [n for n, ok in zip(nodes, lowerable) if not ok]
+    if mode.nan_guard:
+        return _compile_guarded(fgraph, nodes, lowerable, fallback)
 
     later_uses = _uses_after(steps, fgraph)
     # A segment's outputs in the graph's order where they are its outputs: a fully native graph's
@@ -108,6 +114,51 @@ def compile(fgraph, mode):
     run.fresh_outputs = not fallback and len(thunks) == 1
     # Fully native functions check their inputs in native code (InputMismatch asks for conversion).
     run.checks_inputs = not fallback and len(thunks) == 1
+    return run
+
+
+def _compile_guarded(fgraph, nodes, lowerable, fallback):
+    """``run`` checking every node's float outputs for NaN/Inf, as the numpy backend does.
+
+    Each lowerable node is a segment of its own (as the profiler runs them):
+    within a fused segment intermediates never reach memory, so the node that
+    first made a NaN could not be named.  A Scan is one node here: its body is
+    compiled without the guard (as on the numpy backend), its outputs are checked.
+    """
+    from ..numpy.linker import _nan_guarded
+
+    cells = {}
+
+    def cell(v):
+        if v not in cells:
+            cells[v] = [v.data] if isinstance(v, Constant) else [None]
+        return cells[v]
+
+    input_cells = [cell(v) for v in fgraph.inputs]
+    thunks = []
+    for node, ok in zip(nodes, lowerable):
+        if ok:
+            seg = NativeSegment([node], list(node.outputs), fgraph)
+            thunk = seg.thunk([cell(v) for v in seg.inputs], [cell(v) for v in seg.outputs])
+        else:
+            thunk = _python_thunk(node, [cell(i) for i in node.inputs], [cell(o) for o in node.outputs])
+        thunks.append(_nan_guarded(thunk, node, [cell(o) for o in node.outputs]))
+    output_cells = [cell(v) for v in fgraph.outputs]
+
+    def run(values):
+        for c, v in zip(input_cells, values):
+            c[0] = v
+        saved = np.seterr(all="ignore")
+        try:
+            for t in thunks:
+                t()
+        finally:
+            np.seterr(**saved)
+        return [c[0] for c in output_cells]
+
+    run.fallback_nodes = fallback
+    run.fresh_outputs = False
+    run.checks_inputs = False
     return run
 
 
