@@ -27,9 +27,12 @@ from symgraph.config import config, threads_hooks
 
 from .codegen import I32, I64, PTR
 
-#: work worth a thread of its own, in elements of cost 1 (an add): starting and joining a thread
-#: costs about as much as ~2^16 of them, so a chunk is several times that
-WORK_PER_THREAD = 1 << 18
+#: work worth a thread of its own, in elements of cost 1 (an add).  Starting and joining a thread
+#: costs about 2^16 of them on an idle core, but right after a multi-threaded GEMM OpenBLAS's
+#: workers spin on the other cores for milliseconds, and a thread started then waits for a
+#: scheduler slice (measured: the W4 step took 7.8 ms with its tanh loops split, 5.0 ms unsplit).
+#: So only loops where each chunk is about a millisecond of work are split.
+WORK_PER_THREAD = 1 << 21
 #: fewest elements of any kernel worth a thread, however costly each element is
 MIN_CHUNK = 1 << 12
 #: threads one call may use (the driver's tables are on its stack)
