@@ -21,9 +21,10 @@ _CHOICES = {
 }
 
 
-def _default_threads():
+def available_cores():
+    """The cores this process may run on (taskset, cgroups)."""
     try:
-        return len(os.sched_getaffinity(0))  # the cores this process may run on (taskset, cgroups)
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
 
@@ -38,7 +39,7 @@ class Config:
         self.mode = "FAST_RUN"
         # "auto": the llvm backend where llvmlite works, else numpy.
         self.backend = "auto"
-        self.threads = _default_threads()
+        self.threads = available_cores()
         self.compiledir = os.path.join(
             os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "symgraph"
         )

@@ -104,8 +104,11 @@ class KernelContext:
         self._decls = {}
         self.node_index = {}
         self.entry_function = builder.function
-        self.entry_has_hot_loops = False
         self.hot_functions = set()  # ids of the functions that have a hot loop of their own
+
+    @property
+    def entry_has_hot_loops(self):
+        return id(self.entry_function) in self.hot_functions
 
     # ---- declarations ----
     def declare(self, name, ret, args, varargs=False):
@@ -157,8 +160,6 @@ class KernelContext:
         """
         if hot:
             self.hot_functions.add(id(self.builder.function))
-            if self.builder.function is self.entry_function:
-                self.entry_has_hot_loops = True
         b = self.builder
         pre = b.block
         head = b.append_basic_block(f"{name}.head")

@@ -73,13 +73,7 @@ def compile(fgraph, mode):
     # results are then the entry's outputs as they are, which fastcall.py's builtin needs.
     rank = {v: k for k, v in reversed(list(enumerate(fgraph.outputs)))}
     later_uses = [sorted(uses, key=lambda v: rank.get(v, len(rank))) for uses in later_uses]
-    cells = {}
-
-    def cell(v):
-        if v not in cells:
-            cells[v] = [v.data] if isinstance(v, Constant) else [None]
-        return cells[v]
-
+    cell = _cell_table()
     input_cells = [cell(v) for v in fgraph.inputs]
     thunks = []
     for k, (kind, payload) in enumerate(steps):
@@ -98,16 +92,7 @@ def compile(fgraph, mode):
         run = seg_thunk.direct(fgraph)
         run.native_function = seg_thunk.native_function(fgraph)
     else:
-        def run(values):
-            for c, v in zip(input_cells, values):
-                c[0] = v
-            saved = np.seterr(all="ignore")
-            try:
-                for t in thunks:
-                    t()
-            finally:
-                np.seterr(**saved)
-            return [c[0] for c in output_cells]
+        run = _in_order(input_cells, thunks, output_cells)
     run.fallback_nodes = fallback
     # Only the one-entry-point path guarantees every output is a fresh array;
     # otherwise function() copies what may alias an input (its usual analysis).
@@ -127,6 +112,21 @@ def _compile_guarded(fgraph, nodes, lowerable, fallback):
     """
     from ..numpy.linker import _nan_guarded
 
+    cell = _cell_table()
+    thunks = []
+    for node, ok in zip(nodes, lowerable):
+        ins, outs = [cell(i) for i in node.inputs], [cell(o) for o in node.outputs]
+        thunk = node_thunk(node, fgraph, ins, outs) if ok else _python_thunk(node, ins, outs)
+        thunks.append(_nan_guarded(thunk, node, outs))
+    run = _in_order([cell(v) for v in fgraph.inputs], thunks, [cell(v) for v in fgraph.outputs])
+    run.fallback_nodes = fallback
+    run.fresh_outputs = False
+    run.checks_inputs = False
+    return run
+
+
+def _cell_table():
+    """``cell(v)``: the one-element list holding ``v``'s value during a call (a constant's from the start)."""
     cells = {}
 
     def cell(v):
@@ -134,17 +134,11 @@ def _compile_guarded(fgraph, nodes, lowerable, fallback):
             cells[v] = [v.data] if isinstance(v, Constant) else [None]
         return cells[v]
 
-    input_cells = [cell(v) for v in fgraph.inputs]
-    thunks = []
-    for node, ok in zip(nodes, lowerable):
-        if ok:
-            seg = NativeSegment([node], list(node.outputs), fgraph)
-            thunk = seg.thunk([cell(v) for v in seg.inputs], [cell(v) for v in seg.outputs])
-        else:
-            thunk = _python_thunk(node, [cell(i) for i in node.inputs], [cell(o) for o in node.outputs])
-        thunks.append(_nan_guarded(thunk, node, [cell(o) for o in node.outputs]))
-    output_cells = [cell(v) for v in fgraph.outputs]
+    return cell
 
+
+def _in_order(input_cells, thunks, output_cells):
+    """``run(values)`` calling the thunks one after another over the cells."""
     def run(values):
         for c, v in zip(input_cells, values):
             c[0] = v
@@ -156,10 +150,15 @@ def _compile_guarded(fgraph, nodes, lowerable, fallback):
             np.seterr(**saved)
         return [c[0] for c in output_cells]
 
-    run.fallback_nodes = fallback
-    run.fresh_outputs = False
-    run.checks_inputs = False
     return run
+
+
+def node_thunk(node, fgraph, in_cells, out_cells):
+    """``node`` alone as a native entry point of its own (nan_guard, the profiler); it must be lowerable."""
+    seg = NativeSegment([node], list(node.outputs), fgraph)
+    by_var = dict(zip(node.inputs, in_cells))
+    by_var.update(zip(node.outputs, out_cells))
+    return seg.thunk([by_var[v] for v in seg.inputs], [by_var[v] for v in seg.outputs])
 
 
 def _uses_after(steps, fgraph):

@@ -20,12 +20,13 @@ compiled one after the other.
 """
 
 import ctypes
-import os
 import re
 import threading
 
 import llvmlite.binding as llvm
 from llvmlite.binding import ffi
+
+from symgraph.config import available_cores as cores  # noqa: F401  (jit.compile_threads reads it here)
 
 # llvmlite prints a definition as its ``define`` line, ``{`` alone, the body, then ``}`` alone.
 _DEFINE = re.compile(r'^define ([^\n]*?)@"([^"]+)"(\([^\n]*)\n\{\n.*?^\}\n', re.DOTALL | re.MULTILINE)
@@ -38,13 +39,6 @@ _VARIANT_NAME = re.compile(r"\(([^()]+)\)")
 _OPTNONE_WEIGHT = 0.1
 #: modules below this many (weighted) IR characters compile in one piece: a part has a fixed cost
 MIN_SPLIT_CHARS = 30_000
-
-
-def cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def split(ir_text, n_parts, prefix):

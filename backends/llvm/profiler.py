@@ -1,6 +1,7 @@
 """Per-node thunks for ``symgraph.compile.profiling``: each lowerable node as its own native entry point."""
 
-from .linker import NativeSegment, _python_thunk
+from .linker import _python_thunk
+from .linker import node_thunk as _native_node_thunk
 from .lowering import find, load_all
 
 
@@ -10,7 +11,4 @@ def node_thunk(node, fgraph, in_cells, out_cells):
     # own would copy it out as a fresh array: NumPy's view is the faithful stand-in.
     if find(node) is None or getattr(node.op, "view_map", None):
         return _python_thunk(node, in_cells, out_cells)
-    seg = NativeSegment([node], list(node.outputs), fgraph)
-    by_var = dict(zip(node.inputs, in_cells))
-    by_var.update(zip(node.outputs, out_cells))
-    return seg.thunk([by_var[v] for v in seg.inputs], [by_var[v] for v in seg.outputs])
+    return _native_node_thunk(node, fgraph, in_cells, out_cells)

@@ -233,25 +233,7 @@ def _trig(E, x, cosine):
     z = E.mul(r, r)
     sin_r = E.fma(E.mul(r, z), E.poly(z, SIN_P), r)
     cos_r = E.fma(E.mul(z, z), E.poly(z, COS_P), E.fma(E.c(-0.5), z, E.c(1.0)))
-    q = E.b.add(k, E.i(1)) if cosine else k
-    swap = E.b.icmp_unsigned("!=", E.b.and_(k, E.i(1)), E.i(0))
-    negate = E.b.icmp_unsigned("!=", E.b.and_(q, E.i(2)), E.i(0))
-    v = E.sel(swap, sin_r if cosine else cos_r, cos_r if cosine else sin_r)
-    out = E.sel(negate, E.neg(v), v)
-    if not cosine:
-        out = E.sel(E.cmp("==", x, E.c(0.0)), x, out)  # keeps -0
-    # Huge arguments (and inf) are rare: libm's sinf/cosf (within an ulp, any argument) under a
-    # branch the vectoriser predicates keeps them accurate.
-    b = E.b
-    huge = E.cmp(">", E.fabs(x), E.c(TRIG_LIMIT))
-    before = b.block
-    with b.if_then(huge, likely=False):
-        slow = vecmath_special._libm_call(E, "cos" if cosine else "sin", x)
-        slow_block = b.block
-    phi = b.phi(F32)
-    phi.add_incoming(out, before)
-    phi.add_incoming(slow, slow_block)
-    return phi
+    return vecmath_special.quadrant_result(E, x, k, sin_r, cos_r, cosine, TRIG_LIMIT)
 
 
 def sin(E, x):

@@ -8,7 +8,7 @@ import math
 
 from llvmlite import ir
 
-from .codegen import F32, F64
+from .codegen import F32
 from .vecmath import LN2, LN2_LO, _split, exp, log
 
 # erf(x) / x - 1 in z = x**2, |x| <= 1.
@@ -158,6 +158,15 @@ def _trig(E, x, cosine):
     w1 = E.sub(E.c(1.0), half_z)
     cos_r = E.add(w1, E.add(E.sub(E.sub(E.c(1.0), w1), half_z),
                             E.fma(E.mul(z, z), E.poly(z, E.pick(COS_C, COS_C32)), E.mul(E.sub(E.c(0.0), hi), lo))))
+    return quadrant_result(E, x, k, sin_r, cos_r, cosine, TRIG_LIMIT)
+
+
+def quadrant_result(E, x, k, sin_r, cos_r, cosine, limit):
+    """sin or cos of x from those of its reduced argument r = x - k pi/2 (either precision).
+
+    Arguments above ``limit`` (and inf) are rare: a branch to libm, which the
+    vectoriser predicates, keeps them exact and the loop vectorisable.
+    """
     q = E.b.add(k, E.i(1)) if cosine else k
     swap = E.b.icmp_unsigned("!=", E.b.and_(k, E.i(1)), E.i(0))
     negate = E.b.icmp_unsigned("!=", E.b.and_(q, E.i(2)), E.i(0))
@@ -165,14 +174,13 @@ def _trig(E, x, cosine):
     out = E.sel(negate, E.neg(v), v)
     if not cosine:
         out = E.sel(E.cmp("==", x, E.c(0.0)), x, out)  # keeps -0
-    # Huge arguments (and inf) are rare: a branch to libm keeps them exact and the loop vectorisable.
     b = E.b
-    huge = E.cmp(">", E.fabs(x), E.c(TRIG_LIMIT))
+    huge = E.cmp(">", E.fabs(x), E.c(limit))
     before = b.block
     with b.if_then(huge, likely=False):
         slow = _libm_call(E, "cos" if cosine else "sin", x)
         slow_block = b.block
-    phi = b.phi(F64)
+    phi = b.phi(x.type)
     phi.add_incoming(out, before)
     phi.add_incoming(slow, slow_block)
     return phi

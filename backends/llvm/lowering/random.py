@@ -22,6 +22,7 @@ from symgraph.tensor.random.ops import RandomDraw, draw_error
 from .. import scalar_ir
 from ..codegen import ERR_SHAPE, F32, F64, I32, I64, ITEMSIZE
 from ..threads import parallel_kernel
+from ..vecmath import Emitter
 from . import register
 
 M0, M1 = 0xD2511F53, 0xCD9E8D57
@@ -158,45 +159,18 @@ def _block_values(b, op, key, counter):
     return out
 
 
-class IRArith:
-    """boxmuller's arithmetic as float64 IR: plain instructions, no fast-math flags."""
-
-    def __init__(self, builder):
-        self.b = builder
-
-    @staticmethod
-    def c(value):
-        return ir.Constant(F64, float(value))
-
-    def add(self, x, y):
-        return self.b.fadd(x, y)
-
-    def sub(self, x, y):
-        return self.b.fsub(x, y)
-
-    def mul(self, x, y):
-        return self.b.fmul(x, y)
-
-    def div(self, x, y):
-        return self.b.fdiv(x, y)
-
-    def neg(self, x):
-        return self.b.fneg(x)
+class IRArith(Emitter):
+    """boxmuller's arithmetic as float64 IR: the vector math's plain instructions (no fast-math
+    flags), plus the few operations boxmuller names differently."""
 
     def sqrt(self, x):
-        return self._intrinsic("llvm.sqrt", x)
-
-    def rint(self, x):
-        return self._intrinsic("llvm.rint", x)
+        return self._call("llvm.sqrt", x)
 
     def lt(self, x, y):
-        return self.b.fcmp_ordered("<", x, y)
+        return self.cmp("<", x, y)
 
     def eq(self, x, y):
-        return self.b.fcmp_ordered("==", x, y)
-
-    def sel(self, cond, x, y):
-        return self.b.select(cond, x, y)
+        return self.cmp("==", x, y)
 
     def split_exponent(self, x):
         """``(m, k)`` with ``x = m 2**k``, m in [1/2, 1), k as float64 (as np.frexp, for normal x)."""
@@ -206,7 +180,3 @@ class IRArith:
         k = b.sitofp(b.sub(biased, ir.Constant(I64, 1022)), F64)
         m_bits = b.or_(b.and_(bits, ir.Constant(I64, 0x800FFFFFFFFFFFFF)), ir.Constant(I64, 0x3FE0000000000000))
         return b.bitcast(m_bits, F64), k
-
-    def _intrinsic(self, name, x):
-        fn = self.b.module.declare_intrinsic(name, [x.type], ir.FunctionType(x.type, [x.type]))
-        return self.b.call(fn, [x])
