@@ -169,8 +169,11 @@ def _first_line(e):
 
 def _blas_info(env):
     """threadpoolctl's list of loaded BLAS/OpenMP libraries, and per family what does its GEMMs."""
+    source = None
     if "symgraph" in env.versions:
-        import scipy.linalg.blas  # noqa: F401  (loads the BLAS symgraph's backends call, so it is listed)
+        from symgraph.backends.llvm.blas_library import blas_library
+
+        source = blas_library().source  # loads the BLAS the llvm backend calls, so it is listed
     try:
         from threadpoolctl import threadpool_info
         pools = threadpool_info()
@@ -186,7 +189,8 @@ def _blas_info(env):
     blas = {"numpy": openblas("numpy.libs")}
     for family in env.versions:
         if family == "symgraph":
-            blas[family] = f"SciPy's BLAS: {openblas('scipy.libs')}"
+            blas[family] = (f"NumPy's BLAS: {openblas('numpy.libs')}" if source == "numpy"
+                            else f"SciPy's BLAS: {openblas('scipy.libs')}")
         elif family == "torch":
             import torch
             mkl = "MKL" if torch.backends.mkl.is_available() else "no MKL"

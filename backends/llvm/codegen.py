@@ -32,6 +32,7 @@ TYPENUM = {d: np.dtype(d).num for d in _IR_TYPES}
 OFF_DATA, OFF_ND, OFF_DIMS, OFF_STRIDES, OFF_DESCR = 16, 24, 32, 40, 56
 OFF_TYPE = 8          # PyObject.ob_type
 OFF_TUPLE_ITEMS = 24  # PyTupleObject.ob_item
+OFF_FLAGS = 64        # PyArrayObject.flags
 OFF_TYPE_NUM, OFF_BYTEORDER = 28, 26  # PyArray_Descr
 
 
@@ -360,3 +361,4 @@ ERR_INDEX = 4          # (node, axis, index, length)
 ERR_SHAPE = 5          # (node, detail...)
 ERR_STATIC_SHAPE = 6   # (node/input, axis, got, want)
 ERR_EMPTY_REDUCTION = 7  # (node, axis): max/min over an empty axis
+ERR_INPLACE = 8        # (input): an update's target cannot be written over (read-only, or overlaps an input)

@@ -18,6 +18,7 @@ import llvmlite.binding as llvm
 import numpy as np
 
 from . import parallel
+from .blas_library import blas_library
 
 _lock = threading.Lock()
 _state = {}
@@ -50,7 +51,9 @@ def target_machine():
 def target_description():
     """What compiled code depends on: CPU, its features and the toolchain versions."""
     s = _init()
-    return f"{llvm.get_process_triple()}|{s['cpu']}|{s['features']}|llvmlite-{llvmlite.__version__}|numpy-{np.__version__}"
+    blas = blas_library()
+    return (f"{llvm.get_process_triple()}|{s['cpu']}|{s['features']}|llvmlite-{llvmlite.__version__}"
+            f"|numpy-{np.__version__}|blas-{blas.source}-{blas.int_bits}")
 
 
 def _pyapi(name):
@@ -69,21 +72,6 @@ def numpy_api_table():
     get_pointer.restype = ctypes.c_void_p
     get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
     return get_pointer(capsule, get_name(capsule))
-
-
-def blas_addresses():
-    """``{name: address}`` of the Fortran-convention BLAS routines SciPy exports (lowering/blas.py)."""
-    from scipy.linalg import cython_blas
-
-    get_name = ctypes.pythonapi.PyCapsule_GetName
-    get_name.restype = ctypes.c_char_p
-    get_name.argtypes = [ctypes.py_object]
-    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-    get_pointer.restype = ctypes.c_void_p
-    get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-    capsules = cython_blas.__pyx_capi__
-    names = [p + r for p in "sd" for r in ("gemm", "gemv", "dot")]
-    return {n: get_pointer(capsules[n], get_name(capsules[n])) for n in names}
 
 
 # Indices into PyArray_API (numpy/__multiarray_api.h; stable across NumPy 1.x and 2.x).
@@ -107,7 +95,7 @@ def _bind_symbols():
     libc = ctypes.CDLL(None)
     for name in ("malloc", "free"):  # the segments' workspace buffers (segment.py)
         llvm.add_symbol(f"symgraph_{name}", ctypes.cast(getattr(libc, name), ctypes.c_void_p).value)
-    for name, address in blas_addresses().items():
+    for name, address in blas_library().addresses.items():
         llvm.add_symbol(f"symgraph_blas_{name}", address)
 
 

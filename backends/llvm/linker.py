@@ -29,12 +29,13 @@ from symgraph.errors import (
 )
 from symgraph.graph.basic import Constant
 
-from . import fastcall, jit
+from . import fastcall, inplace, jit
 from .codegen import (
     ERR_ALLOC,
     ERR_BROADCAST,
     ERR_EMPTY_REDUCTION,
     ERR_INDEX,
+    ERR_INPLACE,
     ERR_INPUT,
     ERR_SHAPE,
     ERR_STATIC_SHAPE,
@@ -83,7 +84,7 @@ def compile(fgraph, mode):
             outs = [cell(o) for o in node.outputs]
             thunks.append(_python_thunk(node, ins, outs))
         else:
-            seg = NativeSegment(payload, later_uses[k], fgraph)
+            seg = NativeSegment(payload, later_uses[k], fgraph, _updates(fgraph) if len(steps) == 1 else ())
             thunks.append(seg.thunk([cell(v) for v in seg.inputs], [cell(v) for v in seg.outputs]))
     output_cells = [cell(v) for v in fgraph.outputs]
 
@@ -100,6 +101,15 @@ def compile(fgraph, mode):
     # Fully native functions check their inputs in native code (InputMismatch asks for conversion).
     run.checks_inputs = not fallback and len(thunks) == 1
     return run
+
+
+def _updates(fgraph):
+    """``fgraph.update_mapping`` as (output, input) pairs, for outputs listed once (a value also
+    returned, or given to two shared variables, must stay a fresh array of its own) and inputs
+    not returned as they are (``direct`` copies those after the entry point has run)."""
+    outs = fgraph.outputs
+    return [(outs[o], fgraph.inputs[i]) for o, i in fgraph.update_mapping.items()
+            if outs.count(outs[o]) == 1 and fgraph.inputs[i] not in outs]
 
 
 def _compile_guarded(fgraph, nodes, lowerable, fallback):
@@ -196,8 +206,11 @@ def _python_thunk(node, ins, outs):
 
 
 class NativeSegment:
-    def __init__(self, nodes, outputs, fgraph):
-        self.nodes = nodes
+    def __init__(self, nodes, outputs, fgraph, updates=()):
+        # Updates the entry may write over their shared value's memory (inplace.py), and their order.
+        self.updates = [(o, i) for o, i in updates if o in outputs]
+        self.nodes, _ = inplace.order(nodes, outputs, self.updates)
+        nodes = self.nodes
         # Error records name nodes by their index here (inner nodes: a natively lowered Scan's body).
         every = segment_nodes(nodes)
         self.all_nodes = [n for n, _ in every]
@@ -237,7 +250,7 @@ class NativeSegment:
         IR; a segment it cannot key is keyed by its IR, as the IR is needed anyway.
         """
         target = jit.target_description()
-        skey = segment_key(self.nodes, self.inputs, self.outputs, self.constants, target)
+        skey = segment_key(self.nodes, self.inputs, self.outputs, self.constants, target, self.updates)
         with _compile_lock:
             if skey is not None:
                 name = f"symgraph_{skey[:32]}"
@@ -263,17 +276,26 @@ class NativeSegment:
 
     def _build_ir(self, name, meta):
         start = time.perf_counter()
-        ir_text = build_segment(name, self.nodes, self.inputs, self.outputs, self.constants, meta)
+        ir_text = build_segment(name, self.nodes, self.inputs, self.outputs, self.constants, meta, self.updates)
         jit.compile_times["ir"] += time.perf_counter() - start
         return ir_text
 
     @property
     def ir(self):
         """The segment's LLVM IR (emitted again on demand: a cached segment never needed it)."""
-        return build_segment(self.name, self.nodes, self.inputs, self.outputs, self.constants)
+        return build_segment(self.name, self.nodes, self.inputs, self.outputs, self.constants,
+                             updates=self.updates)
 
     def call(self, values, converted=False):
         outs = self.native(*values)
+        for _ in values:
+            if outs is not None or self.err[0] != ERR_INPLACE:
+                break
+            # An update's shared value is read-only or shares memory with another input: the
+            # update goes to a copy of it (nothing was written), which becomes the shared value.
+            values = list(values)
+            values[self.err[1]] = np.array(values[self.err[1]], copy=True)
+            outs = self.native(*values)
         if outs is None:
             if self.err[0] != ERR_INPUT:
                 self.raise_error(values)

@@ -18,6 +18,7 @@ from llvmlite import ir
 
 from symgraph.graph.basic import Constant
 
+from . import inplace
 from .codegen import (
     ERR_ALLOC,
     ERR_INPUT,
@@ -26,6 +27,7 @@ from .codegen import (
     ITEMSIZE,
     OFF_BYTEORDER,
     OFF_DESCR,
+    OFF_FLAGS,
     OFF_ND,
     OFF_TYPE,
     OFF_TYPE_NUM,
@@ -35,10 +37,9 @@ from .codegen import (
     KernelContext,
     ir_type,
 )
-from .lowering import find
+from .lowering import find, find_inplace
 from .lowering.loops import copy_loop
 
-OFF_FLAGS = 64
 NPY_ALIGNED = 0x100
 MAX_ALLOCATIONS = 4096  # NumPy arrays one entry point may create (a stack table of pointers)
 SMALL_STATIC = 64     # intermediates of a known size up to this many elements live on the stack
@@ -65,6 +66,10 @@ class SegmentContext(KernelContext):
         self.positions = {}
         self.inner_ids = {}  # error ids of inner nodes (node_ids holds the segment's own nodes only)
         self.table_constants = {}
+        # The segment inputs each value's memory may be (a view of): themselves for inputs,
+        # nothing for fresh memory (inplace.py reads it; unknown values count as their inputs').
+        self.roots = {}
+        self._new_data = {}
         self.loop_depth = 0  # native loops (Scan) being emitted around the current code
 
     def node_id(self, node):
@@ -211,6 +216,7 @@ class SegmentContext(KernelContext):
             return arr
         _, slot, arr = self.new_array(dtype, shape)
         self.owned[var] = slot
+        self._new_data[var] = arr.data
         return arr
 
     def _free_slot(self, var):
@@ -227,9 +233,14 @@ class SegmentContext(KernelContext):
         self.slots_of[var] = {k}
         return k
 
+    def roots_of(self, var):
+        return self.roots.get(var, frozenset())
+
     def lowered(self, node, results):
         """Record where ``node``'s results live: their fresh slot, else maybe in any input's memory (a view)."""
         for var, arr in zip(node.outputs, results):
+            fresh = self._fresh.get(var) is arr.data or self._new_data.get(var) is arr.data
+            self.roots[var] = frozenset() if fresh else frozenset().union(*map(self.roots_of, node.inputs))
             if self._fresh.get(var) is arr.data:
                 continue
             slots = set(self.slots_of.get(var, ()))
@@ -310,8 +321,13 @@ class SegmentContext(KernelContext):
         return phi
 
 
-def build_segment(name, nodes, inputs, outputs, constants, meta=None):
-    """IR text of the entry point; ``meta`` (a dict) receives what calling it needs besides its name."""
+def build_segment(name, nodes, inputs, outputs, constants, meta=None, updates=()):
+    """IR text of the entry point; ``meta`` (a dict) receives what calling it needs besides its name.
+
+    ``updates``: (output, input) pairs, the output being the input's next value (a shared
+    variable's update); where inplace.py allows, it is written over the input's memory.
+    ``nodes`` must then be in ``inplace.order``'s order.
+    """
     module = ir.Module(name=name)
     fn = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR, PTR]), name=name)
     items, out_items, err_ptr, consts_ptr = fn.args
@@ -324,17 +340,22 @@ def build_segment(name, nodes, inputs, outputs, constants, meta=None):
     node_ids = {n: k for k, n in enumerate(nodes)}
     ctx = SegmentContext(module, b, err_ptr, objs, n_max, outputs, node_ids)
     ctx.inner_ids = {n: k for k, (n, outer) in enumerate(every) if n is not outer}
-    ctx.positions = dict(node_ids)
+    _, tail = inplace.order(nodes, outputs, updates)
+    # The tail (candidates to write in place) runs in whatever order inplace.py settles on: for
+    # liveness all of it runs at one place, so no buffer it reads is lent to another of it.
+    ctx.positions = {n: min(k, len(nodes) - len(tail)) for n, k in node_ids.items()}
     # The constants table ends with the workspace table's address (linker.py).
     ctx.workspace = (consts_ptr, len(constants))
     fail = fn.append_basic_block("fail")
     ctx.fail_block = fail
 
     env = {}
+    objects = {}
     array_type = ctx.global_ptr("symgraph_PyArray_Type")
     for k, var in enumerate(inputs):
-        obj = b.load(b.gep(items, [ir.Constant(I64, k)], source_etype=PTR), typ=PTR)
+        obj = objects[var] = b.load(b.gep(items, [ir.Constant(I64, k)], source_etype=PTR), typ=PTR)
         env[var] = _checked_input(ctx, obj, var, k, array_type)
+        ctx.roots[var] = frozenset([var])
     for k, (var, arr) in enumerate(constants):
         # The table holds a C-contiguous copy: its layout, not the constant's own.
         data = b.load(b.gep(consts_ptr, [ir.Constant(I64, k)], source_etype=PTR), typ=PTR)
@@ -350,21 +371,28 @@ def build_segment(name, nodes, inputs, outputs, constants, meta=None):
             return env[v]
         raise KeyError(f"{v} is not available in the segment")
 
-    for k, node in enumerate(nodes):
-        for i in node.inputs:
-            ctx.last_use[i] = k
-    for var in outputs:
-        ctx.last_use[var] = LIVE_TO_END
-    for node in nodes:
-        lower = find(node)
-        results = lower(ctx, node, [value_of(i) for i in node.inputs])
+    def lower(node):
+        results = find(node)(ctx, node, [value_of(i) for i in node.inputs])
         ctx.lowered(node, results)
         for var, arr in zip(node.outputs, results):
             env[var] = arr
 
+    for node in nodes:
+        for i in node.inputs:
+            ctx.last_use[i] = ctx.positions[node]
+    for var in outputs:
+        ctx.last_use[var] = LIVE_TO_END
+    for node in nodes[:len(nodes) - len(tail)]:
+        lower(node)
+    kept = inplace.keep(ctx, tail, updates)
+    for node in tail:
+        if node not in kept:
+            lower(node)
+
     incref = ctx.declare("Py_IncRef", ir.VoidType(), [PTR])
     given = {}
-    for k, var in enumerate(outputs):
+
+    def give(k, var):
         arr = value_of(var)
         slot = ctx.owned.get(var)
         if var in given:
@@ -377,6 +405,35 @@ def build_segment(name, nodes, inputs, outputs, constants, meta=None):
             b.store(ir.Constant(PTR, None), b.gep(objs, [ir.Constant(I64, slot)], source_etype=PTR))
             given[var] = obj
         b.store(obj, b.gep(out_items, [ir.Constant(I64, k)], source_etype=PTR))
+
+    late = {o for n in kept for o in n.outputs}
+    for k, var in enumerate(outputs):
+        if var not in late:
+            give(k, var)
+    # Every check and allocation of the in-place nodes, then (nothing can fail from here) their loops.
+    loops, written = [], {}
+    for node in kept:
+        where = inplace.mapping(node, updates)
+        outs, loop = find_inplace(node)(ctx, node, [value_of(i) for i in node.inputs], where)
+        loops.append(loop)
+        for j, i in where.items():
+            written[node.outputs[j]] = node.inputs[i]
+        for var, arr in zip(node.outputs, outs):
+            env[var] = arr
+    targets = set(written.values())
+    for k, var in enumerate(inputs):
+        if var in targets:
+            inplace.check_target(ctx, k, env[var], objects[var], [env[v] for v in inputs if v is not var])
+    for loop in loops:
+        loop()
+    for k, var in enumerate(outputs):
+        if var in written:
+            b.call(incref, [objects[written[var]]])
+            b.store(objects[written[var]], b.gep(out_items, [ir.Constant(I64, k)], source_etype=PTR))
+        elif var in late:
+            give(k, var)
+    if meta is not None:
+        meta["inplace"] = len(written)
     _release_all(ctx, objs, n_max)
     end_block = b.block
     b.position_after(objs)

@@ -121,7 +121,7 @@ class _Renderer:
         return f"array({a.dtype.str},{a.shape},{hashlib.sha256(data).hexdigest()})"
 
 
-def segment_key(nodes, inputs, outputs, constants, target):
+def segment_key(nodes, inputs, outputs, constants, target, updates=()):
     """The hex key of the segment's object code, or None when some prop cannot be rendered stably."""
     r = _Renderer()
     refs = {}
@@ -169,6 +169,7 @@ def segment_key(nodes, inputs, outputs, constants, target):
 
         render(nodes, "")
         lines.append("out " + ",".join(ref_of(v) for v in outputs))
+        lines.append("updates " + ",".join(f"{ref_of(o)}<-{ref_of(i)}" for o, i in updates))
     except Unkeyable:
         return None
     for name in sorted(r.modules):

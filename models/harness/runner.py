@@ -141,9 +141,10 @@ def _jsonable(v):
 
 def _blas_threads(n):
     # threadpoolctl (it comes with scikit-learn, a models dependency) limits the BLAS libraries loaded
-    # when it is called: SciPy's OpenBLAS, the llvm backend's, is otherwise first loaded by the first
-    # compile, inside the experiment.
-    import scipy.linalg.cython_blas  # noqa: F401
+    # when it is called: the llvm backend's BLAS (NumPy's, or else SciPy's) is loaded first.
+    from symgraph.backends.llvm.blas_library import blas_library
     from threadpoolctl import threadpool_limits
+
+    blas_library()
 
     return threadpool_limits(n, user_api="blas")

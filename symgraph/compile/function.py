@@ -167,7 +167,9 @@ class Function:
         self.shared_inputs = shared_vars
         self.n_outputs = len(out_vars)
 
-        fgraph = FunctionGraph(explicit + shared_vars, all_outputs)
+        fgraph_inputs = explicit + shared_vars
+        fgraph = FunctionGraph(fgraph_inputs, all_outputs, update_mapping={
+            len(out_vars) + k: fgraph_inputs.index(t) for k, t in enumerate(self.update_targets)})
         self.maker_fgraph = fgraph
         rewrite_graph(fgraph, mode)
         self.fgraph = fgraph

@@ -25,9 +25,12 @@ class Feature:
 
 
 class FunctionGraph:
-    def __init__(self, inputs, outputs, features=()):
+    def __init__(self, inputs, outputs, features=(), update_mapping=None):
         self.inputs = list(inputs)
         self.outputs = list(outputs)
+        # {output index: input index}: that output is the next value of that input (a shared
+        # variable's update), which a backend may write over the input's memory.
+        self.update_mapping = dict(update_mapping or {})
         self.features = []
         self.history = []
         self._index()
@@ -112,7 +115,7 @@ class FunctionGraph:
         """An independent FunctionGraph over fresh copies of the inputs."""
         fresh = {i: i.clone() for i in self.inputs}
         outputs, _ = rebuild(self.outputs, fresh)
-        return FunctionGraph([fresh[i] for i in self.inputs], outputs)
+        return FunctionGraph([fresh[i] for i in self.inputs], outputs, update_mapping=self.update_mapping)
 
     def __str__(self):
         return f"FunctionGraph({', '.join(map(str, self.outputs))})"

@@ -6,6 +6,10 @@ emits IR and returns one ArrayValue per output.
 """
 
 LOWERINGS = {}
+# Op class -> ``prepare(ctx, node, ins, inplace) -> (outputs, loop)`` for lowerings that can write an
+# output over an input (inplace.py): checks and allocations now, the writing loop when ``loop()`` is
+# called; ``prepare.targets(node)`` gives the input positions an output may be written over.
+INPLACE = {}
 
 
 def register(op_class, can_lower=None):
@@ -14,6 +18,25 @@ def register(op_class, can_lower=None):
         return fn
 
     return deco
+
+
+def register_inplace(op_class, targets):
+    def deco(fn):
+        fn.targets = targets
+        INPLACE[op_class] = fn
+        return fn
+
+    return deco
+
+
+def find_inplace(node):
+    """The in-place preparer of ``node``, if its Op has one and this backend lowers the node."""
+    if find(node) is None:
+        return None
+    for cls in type(node.op).__mro__:
+        if cls in INPLACE:
+            return INPLACE[cls]
+    return None
 
 
 def find(node):

@@ -1,8 +1,8 @@
-"""Dot, BatchedDot, Gemm, Gemv and Ger through SciPy's BLAS, called by address
+"""Dot, BatchedDot, Gemm, Gemv and Ger through BLAS, called by address
 (and AssertAligned, the shape check the contractions put before them).
 
-``scipy.linalg.cython_blas`` exports the Fortran BLAS (every argument by
-pointer) as capsules; ``jit.py`` binds them as ``symgraph_blas_<name>``.
+The Fortran-convention routines (every argument by pointer) of the library
+``blas_library.py`` picks are bound by ``jit.py`` as ``symgraph_blas_<name>``.
 BLAS is column-major and our arrays are row-major: a row-major matrix read
 column-major is its transpose, so ``C = A @ B`` is the column-major
 ``C^T = B^T A^T``.  Each matrix operand becomes (data, 'N' or 'T', leading
@@ -19,8 +19,10 @@ Ger is that one pass alone: ``A + a * (x * y)`` is one read of ``A``, where
 copying ``A`` and calling ``ger`` would be two.
 
 Integer products are loops in IR, wrapping around as NumPy's do (bool
-products are NumPy's ``any(a and b)``).  BLAS counts with 32-bit integers: a
-length past 2**31 - 1 is a run-time error.
+products are NumPy's ``any(a and b)``).  The BLAS is NumPy's own ILP64
+OpenBLAS where it can be found (``blas_library.py``: one thread pool for
+the process), whose integers are 64-bit; SciPy's counts with 32-bit
+integers, and there a length past 2**31 - 1 is a run-time error.
 """
 
 import contextlib
@@ -31,24 +33,23 @@ from symgraph.tensor.blas import AssertAligned, BatchedDot, Dot
 from symgraph.tensor.blas_gemm import Gemm, Gemv, Ger
 
 from .. import scalar_ir
+from ..blas_library import blas_library
 from ..codegen import (
     ERR_BROADCAST,
     ERR_SHAPE,
     I1,
     I8,
-    I32,
     I64,
     ITEMSIZE,
     PTR,
     ArrayValue,
     ir_type,
 )
-from . import register
+from . import register, register_inplace
 from .loops import kernel_loop, load_value, store_value
 
 BLAS_DTYPES = ("float32", "float64")
 LOOP_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
-I32_MAX = 2**31 - 1
 # ERR_SHAPE details that start with this mark a length BLAS cannot count to.
 TOO_LONG = -1
 
@@ -130,25 +131,70 @@ def lower_gemv(ctx, node, ins):
     return [out]
 
 
+@register_inplace(Gemm, lambda node: (0,))
+def prepare_gemm(ctx, node, ins, inplace):
+    """Gemm written over its added term ``z`` (inplace.py): the product goes to a workspace buffer
+    now, as everything that may fail does; ``loop()`` then makes ``z = product * a + b * z``."""
+    assert inplace == {0: 0}
+    z, a, x, y, b = ins
+    bld = ctx.builder
+    ctx.check(bld.icmp_signed("==", x.shape[1], y.shape[0]), ERR_SHAPE, ctx.node_id(node), *x.shape, *y.shape)
+    shape = [x.shape[0], y.shape[1]]
+    _check_added_term(ctx, node, z, shape)
+    _check_fits(ctx, node, x.shape + y.shape)
+    product = ctx.scratch(z.dtype, shape, node)
+    _matrix_product(ctx, x, y, product)
+    return [z], lambda: _scale_and_add_over(ctx, z, product, a, b)
+
+
+@register_inplace(Gemv, lambda node: (0,))
+def prepare_gemv(ctx, node, ins, inplace):
+    """Gemv written over its added term, as ``prepare_gemm``."""
+    assert inplace == {0: 0}
+    z, a, A, x, b = ins
+    bld = ctx.builder
+    ctx.check(bld.icmp_signed("==", A.shape[1], x.shape[0]), ERR_SHAPE, ctx.node_id(node), *A.shape, *x.shape)
+    _check_added_term(ctx, node, z, [A.shape[0]])
+    _check_fits(ctx, node, A.shape)
+    product = ctx.scratch(z.dtype, [A.shape[0]], node)
+    _matrix_vector(ctx, A, False, x, product)
+    return [z], lambda: _scale_and_add_over(ctx, z, product, a, b)
+
+
 @register(Ger, _can_lower_update)
 def lower_ger(ctx, node, ins):
     A, a, x, y = ins
     shape = [x.shape[0], y.shape[0]]
     _check_added_term(ctx, node, A, shape)
     out = ctx.alloc(node.outputs[0], shape)
+    _ger_loop(ctx, out, _broadcast(ctx, node.inputs[0], A, shape), a, x, y)
+    return [out]
+
+
+@register_inplace(Ger, lambda node: (0,))
+def prepare_ger(ctx, node, ins, inplace):
+    """Ger written over ``A`` (inplace.py): ``A`` is read through the output's pointer."""
+    assert inplace == {0: 0}
+    A, a, x, y = ins
+    _check_added_term(ctx, node, A, [x.shape[0], y.shape[0]])
+    return [A], lambda: _ger_loop(ctx, A, None, a, x, y)
+
+
+def _ger_loop(ctx, out, added, a, x, y):
+    """``out = added + a * (x * y)``, ``added`` None: ``out`` itself."""
+    shape = out.shape
     alpha = load_value(ctx, a, a.data)
     col = x.view(shape=shape, strides=[x.strides[0], ctx.i64(0)])
     row = y.view(shape=shape, strides=[ctx.i64(0), y.strides[0]])
-    added = _broadcast(ctx, node.inputs[0], A, shape)
+    operands = [out, col, row] + ([added] if added is not None else [])
 
     def body(ptrs, extras):
-        p_out, p_a, p_x, p_y = ptrs
         bld = ctx.builder
-        product = bld.fmul(bld.fmul(load_value(ctx, col, p_x), load_value(ctx, row, p_y)), extras[0])
-        store_value(ctx, out, p_out, bld.fadd(product, load_value(ctx, added, p_a)))
+        product = bld.fmul(bld.fmul(load_value(ctx, col, ptrs[1]), load_value(ctx, row, ptrs[2])), extras[0])
+        base = load_value(ctx, out, ptrs[0]) if added is None else load_value(ctx, added, ptrs[3])
+        store_value(ctx, out, ptrs[0], bld.fadd(product, base))
 
-    kernel_loop(ctx, "ger", shape, [out, added, col, row], body, extras=[alpha], written=(0,))
-    return [out]
+    kernel_loop(ctx, ("ger", added is None), shape, operands, body, extras=[alpha], written=(0,))
 
 
 @register(AssertAligned)
@@ -184,7 +230,7 @@ lower_assert_aligned.shape_error = _assert_aligned_error
 def shape_error(node, details):
     """The message for an ERR_SHAPE raised by these lowerings (``details``: the error record's values)."""
     if details[0] == TOO_LONG:
-        return f"{node.op}: a length of {details[1]} is past what BLAS counts (2**31 - 1)"
+        return f"{node.op}: a length of {details[1]} is past what BLAS counts ({blas_library().int_max})"
     ranks = [v.ndim for v in node.inputs if v.ndim]
     if isinstance(node.op, (Gemm, Gemv)):
         ranks = ranks[1:]
@@ -221,9 +267,9 @@ def _matrix_product(ctx, a, b, out):
             ldc = _max(ctx, n, ctx.i64(1))
 
             def call(bp, ap, cp):
-                _blas(ctx, "gemm", dtype, [_flag(ctx, b_row), _flag(ctx, a_row), _i32(ctx, n), _i32(ctx, m),
-                                           _i32(ctx, k), one, bp, _i32(ctx, ldb), ap, _i32(ctx, lda), zero, cp,
-                                           _i32(ctx, ldc)])
+                _blas(ctx, "gemm", dtype, [_flag(ctx, b_row), _flag(ctx, a_row), _int(ctx, n), _int(ctx, m),
+                                           _int(ctx, k), one, bp, _int(ctx, ldb), ap, _int(ctx, lda), zero, cp,
+                                           _int(ctx, ldc)])
 
             if out.ndim == 2:
                 call(bd, ad, out.data)
@@ -249,16 +295,16 @@ def _matrix_vector(ctx, mat, transposed, vec, out):
             trans = bld.xor(is_row, ir.Constant(I1, int(transposed)))
             rows, cols = bld.select(is_row, c, r), bld.select(is_row, r, c)
             one, zero = ir.Constant(ir_type(dtype), 1.0), ir.Constant(ir_type(dtype), 0.0)
-            _blas(ctx, "gemv", dtype, [_flag(ctx, trans, "T", "N"), _i32(ctx, rows), _i32(ctx, cols), one, data,
-                                       _i32(ctx, ld), vp, _i32(ctx, inc), zero, out.data,
-                                       ir.Constant(I32, 1)])
+            _blas(ctx, "gemv", dtype, [_flag(ctx, trans, "T", "N"), _int(ctx, rows), _int(ctx, cols), one, data,
+                                       _int(ctx, ld), vp, _int(ctx, inc), zero, out.data,
+                                       _int(ctx, ctx.i64(1))])
 
 
 def _vector_dot(ctx, x, y, out):
     dtype = out.dtype
     xp, incx = _vector_operand(ctx, x, dtype)
     yp, incy = _vector_operand(ctx, y, dtype)
-    value = _blas(ctx, "dot", dtype, [_i32(ctx, x.shape[0]), xp, _i32(ctx, incx), yp, _i32(ctx, incy)])
+    value = _blas(ctx, "dot", dtype, [_int(ctx, x.shape[0]), xp, _int(ctx, incx), yp, _int(ctx, incy)])
     store_value(ctx, out, out.data, value)
 
 
@@ -278,7 +324,7 @@ def _matrix_operand(ctx, arr, dtype):
         return copy.data, ir.Constant(I1, 1), _max(ctx, c, ctx.i64(1)), copy.strides[0]
     item = ctx.i64(ITEMSIZE[dtype])
     e0, e1 = (bld.sdiv(s, item) for s in arr.strides[-2:])
-    one, limit = ctx.i64(1), ctx.i64(I32_MAX)
+    one, limit = ctx.i64(1), ctx.i64(blas_library().int_max)
     r1, c1 = _max(ctx, r, one), _max(ctx, c, one)
     r_short, c_short = bld.icmp_signed("<=", r, one), bld.icmp_signed("<=", c, one)
 
@@ -308,8 +354,8 @@ def _vector_operand(ctx, arr, dtype):
     inc = bld.select(short, ctx.i64(1), e)
     # A zero increment (a broadcast vector) is refused by some BLAS; so are huge ones.
     fits = bld.and_(bld.icmp_signed("!=", inc, ctx.i64(0)),
-                    bld.and_(bld.icmp_signed("<=", inc, ctx.i64(I32_MAX)),
-                             bld.icmp_signed(">=", inc, ctx.i64(-I32_MAX))))
+                    bld.and_(bld.icmp_signed("<=", inc, ctx.i64(blas_library().int_max)),
+                             bld.icmp_signed(">=", inc, ctx.i64(-blas_library().int_max))))
     last = bld.mul(bld.sub(n, ctx.i64(1)), arr.strides[0])
     start = bld.select(bld.icmp_signed("<", inc, ctx.i64(0)), ctx.gep(arr.data, last), arr.data)
     with _unless(ctx, fits, "vector") as merge:
@@ -341,16 +387,20 @@ def _flag(ctx, cond, yes="N", no="T"):
     return ctx.builder.select(cond, ir.Constant(I8, ord(yes)), ir.Constant(I8, ord(no)))
 
 
-def _i32(ctx, v):
-    return ctx.builder.trunc(v, I32)
+def _int(ctx, v):
+    """An i64 length as the BLAS's integer."""
+    bits = blas_library().int_bits
+    return v if bits == 64 else ctx.builder.trunc(v, ir.IntType(bits))
 
 
 def _check_fits(ctx, node, lengths):
+    if blas_library().int_bits == 64:
+        return  # no length in memory can reach 2**63
     bld = ctx.builder
     longest = ctx.i64(0)
     for n in lengths:
         longest = _max(ctx, longest, n)
-    ctx.check(bld.icmp_signed("<=", longest, ctx.i64(I32_MAX)), ERR_SHAPE, ctx.node_id(node),
+    ctx.check(bld.icmp_signed("<=", longest, ctx.i64(blas_library().int_max)), ERR_SHAPE, ctx.node_id(node),
               ctx.i64(TOO_LONG), longest)
 
 
@@ -383,6 +433,19 @@ def _scale_and_add(ctx, node, out, a, z, b):
         store_value(ctx, out, ptrs[0], bld.fadd(scaled, bld.fmul(beta, load_value(ctx, added, ptrs[1]))))
 
     kernel_loop(ctx, "scale_and_add", out.shape, [out, added], body, extras=[alpha, beta], written=(0,))
+
+
+def _scale_and_add_over(ctx, z, product, a, b):
+    """``z = product * a + b * z``, rounded as ``_scale_and_add``; ``z`` is read and written through one pointer."""
+    alpha, beta = load_value(ctx, a, a.data), load_value(ctx, b, b.data)
+
+    def body(ptrs, extras):
+        alpha, beta = extras
+        bld = ctx.builder
+        scaled = bld.fmul(load_value(ctx, product, ptrs[1]), alpha)
+        store_value(ctx, z, ptrs[0], bld.fadd(scaled, bld.fmul(beta, load_value(ctx, z, ptrs[0]))))
+
+    kernel_loop(ctx, "scale_and_add_over", z.shape, [z, product], body, extras=[alpha, beta], written=(0,))
 
 
 # ---- integer products as loops ---------------------------------------------------------------

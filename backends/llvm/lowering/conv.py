@@ -57,7 +57,7 @@ from symgraph.tensor.nnet.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeight
 
 from ..codegen import ERR_SHAPE, I1, I8, I64, ITEMSIZE, ir_type
 from . import register
-from .blas import _blas, _i32
+from .blas import _blas, _int
 
 FLOATS = ("float32", "float64")
 #: elements of the gradients' column buffer: images are taken together, one GEMM per group, up to this.
@@ -549,9 +549,9 @@ def _gemm(ctx, dtype, trans_a, trans_b, m, n, k, a, lda, bmat, ldb, beta, c, ldc
     """Row-major ``C (m x n) = op(A) @ op(B) + beta * C`` through column-major BLAS: ``C^T = op(B)^T op(A)^T``."""
     t = ir_type(dtype)
     flag = {False: ir.Constant(I8, ord("N")), True: ir.Constant(I8, ord("T"))}
-    _blas(ctx, "gemm", dtype, [flag[trans_b], flag[trans_a], _i32(ctx, n), _i32(ctx, m), _i32(ctx, k),
-                               ir.Constant(t, 1.0), bmat, _i32(ctx, ldb), a, _i32(ctx, lda),
-                               ir.Constant(t, beta), c, _i32(ctx, ldc)])
+    _blas(ctx, "gemm", dtype, [flag[trans_b], flag[trans_a], _int(ctx, n), _int(ctx, m), _int(ctx, k),
+                               ir.Constant(t, 1.0), bmat, _int(ctx, ldb), a, _int(ctx, lda),
+                               ir.Constant(t, beta), c, _int(ctx, ldc)])
 
 
 def _out_block(ctx, geo, out, n, g, og):
