@@ -200,3 +200,23 @@ def test_strided_value_is_written_through_its_strides():
     f()
     np.testing.assert_array_equal(base[:, ::2], np.arange(24.0).reshape(3, 8)[:, ::2] * 10)
     np.testing.assert_array_equal(base[:, 1::2], np.arange(24.0).reshape(3, 8)[:, 1::2])
+
+
+@pytest.mark.parametrize("mode", [LLVM, NUMPY], ids=["llvm", "numpy"])
+def test_gemv_and_ger_updates(mode):
+    A, x, y = T.matrix("A"), T.vector("x"), T.vector("y")
+    v, W = sg.shared(np.ones(3), name="v"), sg.shared(np.ones((3, 4)), name="W")
+    f = sg.function([A, x, y], [], updates=[(v, v * 0.5 + 2 * T.dot(A, x)), (W, W - 0.1 * T.outer(x[:3], y))],
+                    mode=mode)
+    assert {"Gemv", "Ger"} <= {type(n.op).__name__ for n in f.fgraph.toposort()}
+    held = v.get_value(borrow=True), W.get_value(borrow=True)
+    a, xv, yv = np.arange(12.0).reshape(3, 4), np.arange(4.0), np.arange(4.0) + 1
+    f(a, xv, yv)
+    np.testing.assert_allclose(v.get_value(), 0.5 + 2 * a @ xv, rtol=1e-12)
+    np.testing.assert_allclose(W.get_value(), 1 - 0.1 * np.outer(xv[:3], yv), rtol=1e-12)
+    if mode is LLVM:
+        assert v.get_value(borrow=True) is held[0] and W.get_value(borrow=True) is held[1]
+    with pytest.raises(InputShapeError):
+        f(a, np.arange(5.0), yv)  # Gemv's shapes do not align: nothing is written
+    np.testing.assert_allclose(v.get_value(), 0.5 + 2 * a @ xv, rtol=1e-12)
+    np.testing.assert_allclose(W.get_value(), 1 - 0.1 * np.outer(xv[:3], yv), rtol=1e-12)
