@@ -42,8 +42,12 @@ from symgraph.tensor.nnet.softmax import (
 
 from .. import scalar_ir, vecmath
 from ..codegen import ERR_INDEX, ERR_SHAPE, F64, I64, ITEMSIZE, ArrayValue, ir_type
+from ..threads import parallel_kernel
 from . import register
-from .loops import elementwise_loop, load_value, store_value
+from .loops import elementwise_loop, kernel_loop, load_value, store_value
+
+#: operations per element of a row kernel, for threads.parallel_kernel (an exp and a few passes)
+ROW_COST = 12
 
 _NATIVE_FLOATS = ("float32", "float64")
 _INTS = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
@@ -166,7 +170,14 @@ def _row_kernel(ctx, key, axis, row_ops, cell_ops, body, extras=()):
 
                     elementwise_loop(ctx, inner_outer, rows + cells, one_row, contiguous_path=False)
 
-    ctx.kernel(("rows", key, nd, row_dtypes, cell_dtypes), params, emit, noalias=noalias)
+    full_key = ("rows", key, nd, row_dtypes, cell_dtypes)
+    if nd:
+        # Rows are independent (each writes its own row and cell): the outer axis splits across
+        # threads, each operand's chunk starting one outer stride (the entry after its data) per row.
+        parallel_kernel(ctx, full_key, params, emit, noalias, 0, [(k, k + 1) for k in noalias],
+                        range(nd + 1), cost=ROW_COST)
+    else:
+        ctx.kernel(full_key, params, emit, noalias=noalias)
 
 
 # ---- row arithmetic ------------------------------------------------------------------------------
@@ -360,39 +371,47 @@ lower_softmax_grad.shape_error = lower_log_softmax_grad.shape_error = _shape_err
 
 # ---- class-target losses -------------------------------------------------------------------------
 
-class _BadIndex:
-    """A two-word slot the kernel fills with the first class index out of range: (found, index)."""
+def _check_classes(ctx, node, t, classes):
+    """Fail with ERR_INDEX on the first class index of ``t`` (C order) outside ``[0, classes)``.
 
-    def __init__(self, ctx):
-        b = ctx.builder
-        with b.goto_entry_block():
-            self.slot = b.alloca(I64, size=2)
-        b.store(ctx.i64(0), self.slot)
-
-    def check(self, ctx, node, classes):
-        b = ctx.builder
-        found = b.load(self.slot, typ=I64)
-        index = b.load(b.gep(self.slot, [ctx.i64(1)], source_etype=I64), typ=I64)
-        ctx.check(b.icmp_signed("==", found, ctx.i64(0)), ERR_INDEX, ctx.node_id(node), index, classes)
-
-
-def _picked(ctx, row, t_dtype, slot, use):
-    """Call ``use(index)`` with the row's class index if it is in range, else record it in ``slot`` (first only)."""
+    A pass of its own before the row kernel: the kernel then has no error to report and
+    may run its rows on several threads, and the message names the same index as ``perform``.
+    """
     b = ctx.builder
-    t = row.cell(0)
-    index = scalar_ir.cast(b, t, t_dtype, "int64")
-    if t_dtype.startswith("uint"):
-        ok = b.icmp_unsigned("<", index, row.length)
-    else:
-        ok = b.and_(b.icmp_signed(">=", index, ctx.i64(0)), b.icmp_signed("<", index, row.length))
-    with b.if_else(ok) as (good, bad):
-        with good:
-            use(index)
-        with bad:
-            first = b.icmp_signed("==", b.load(slot, typ=I64), ctx.i64(0))
-            with b.if_then(first):
+    with b.goto_entry_block():
+        slot = b.alloca(I64, size=2)
+    b.store(ctx.i64(0), slot)
+    t_dtype = t.dtype
+
+    def body(ptrs, extras):
+        b = ctx.builder
+        slot, classes = extras
+        index = scalar_ir.cast(b, load_value(ctx, t, ptrs[0]), t_dtype, "int64")
+        with b.if_then(b.not_(_in_range(ctx, index, classes, t_dtype))):
+            with b.if_then(b.icmp_signed("==", b.load(slot, typ=I64), ctx.i64(0))):
                 b.store(ctx.i64(1), slot)
                 b.store(index, b.gep(slot, [ctx.i64(1)], source_etype=I64))
+
+    kernel_loop(ctx, ("class_check", t_dtype), t.shape, [t], body, extras=[slot, classes])
+    found = b.load(slot, typ=I64)
+    index = b.load(b.gep(slot, [ctx.i64(1)], source_etype=I64), typ=I64)
+    ctx.check(b.icmp_signed("==", found, ctx.i64(0)), ERR_INDEX, ctx.node_id(node), index, classes)
+
+
+def _in_range(ctx, index, length, t_dtype):
+    b = ctx.builder
+    if t_dtype.startswith("uint"):
+        return b.icmp_unsigned("<", index, length)
+    return b.and_(b.icmp_signed(">=", index, ctx.i64(0)), b.icmp_signed("<", index, length))
+
+
+def _picked(ctx, row, t_dtype, use):
+    """Call ``use(index)`` with the row's class index (``_check_classes`` has checked them all;
+    the guard only keeps a kernel from reading outside the row)."""
+    b = ctx.builder
+    index = scalar_ir.cast(b, row.cell(0), t_dtype, "int64")
+    with b.if_then(_in_range(ctx, index, row.length, t_dtype)):
+        use(index)
 
 
 @register(CrossentropySoftmax, _class_targets)
@@ -420,7 +439,7 @@ def lower_crossentropy_softmax(ctx, node, ins):
         _row_kernel(ctx, "xent_softmax_dense", last, [x, t], [out], dense)
         return [out]
 
-    bad = _BadIndex(ctx)
+    _check_classes(ctx, node, t, x.shape[last])
 
     def sparse(ctx, row, extras):
         b = ctx.builder
@@ -430,10 +449,9 @@ def lower_crossentropy_softmax(ctx, node, ins):
             shifted = scalar_ir.cast(b, b.fsub(row.load(0, index), m), x_dtype, "float64")
             row.set_cell(1, b.fsub(log_z, shifted), "float64")
 
-        _picked(ctx, row, t_dtype, extras[0], use)
+        _picked(ctx, row, t_dtype, use)
 
-    _row_kernel(ctx, ("xent_softmax", out_dtype), last, [x], [t, out], sparse, extras=[bad.slot])
-    bad.check(ctx, node, x.shape[last])
+    _row_kernel(ctx, ("xent_softmax", out_dtype), last, [x], [t, out], sparse)
     return [out]
 
 
@@ -443,17 +461,16 @@ def lower_crossentropy_1hot(ctx, node, ins):
     p, y = ins
     _check_shapes(ctx, node, _TARGETS, y, p)
     last = len(p.shape) - 1
+    _check_classes(ctx, node, y, p.shape[last])
     out = ctx.alloc(node.outputs[0], p.shape[:last])
-    bad = _BadIndex(ctx)
     y_dtype = y.dtype
 
     def body(ctx, row, extras):
         b = ctx.builder
-        _picked(ctx, row, y_dtype, extras[0],
+        _picked(ctx, row, y_dtype,
                 lambda index: row.set_cell(1, b.fneg(vecmath.emit(b, "log", [row.load(0, index)])), row.dtype(0)))
 
-    _row_kernel(ctx, "xent_1hot", last, [p], [y, out], body, extras=[bad.slot])
-    bad.check(ctx, node, p.shape[last])
+    _row_kernel(ctx, "xent_1hot", last, [p], [y, out], body)
     return [out]
 
 
@@ -464,8 +481,8 @@ def lower_crossentropy_1hot_grad(ctx, node, ins):
     _check_shapes(ctx, node, _TARGETS, y, p)
     _check_shapes(ctx, node, _LOSS_GRAD, g, y)
     last = len(p.shape) - 1
+    _check_classes(ctx, node, y, p.shape[last])
     out = ctx.alloc(node.outputs[0], p.shape)
-    bad = _BadIndex(ctx)
     dtype, y_dtype = out.dtype, y.dtype
 
     def body(ctx, row, extras):
@@ -477,10 +494,9 @@ def lower_crossentropy_1hot_grad(ctx, node, ins):
             value = b.fdiv(b.fneg(row.cell(1, dtype)), row.load(0, index, dtype))
             row.store(1, index, value, dtype)
 
-        _picked(ctx, row, y_dtype, extras[0], use)
+        _picked(ctx, row, y_dtype, use)
 
-    _row_kernel(ctx, "xent_1hot_grad", last, [p, out], [y, g], body, extras=[bad.slot])
-    bad.check(ctx, node, p.shape[last])
+    _row_kernel(ctx, "xent_1hot_grad", last, [p, out], [y, g], body)
     return [out]
 
 

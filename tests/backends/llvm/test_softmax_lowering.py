@@ -193,3 +193,37 @@ def test_mlp_training_step_runs_natively_and_matches_the_numpy_backend():
             assert not step._run.fallback_nodes, [str(n.op) for n in step._run.fallback_nodes]
         results.append([step(xv, yv)] + [p.get_value() for p in params])
     _assert_close(results[0], results[1], 1e-5)
+
+
+@pytest.fixture
+def threads():
+    before = sg.config.threads
+    yield lambda n: setattr(sg.config, "threads", n)
+    sg.config.threads = before
+
+
+def test_large_row_kernels_give_the_same_bits_for_any_thread_count(threads):
+    # Large enough that parallel_kernel splits the rows (threads.WORK_PER_THREAD).
+    x, y, g = T.fmatrix("x"), T.ivector("y"), T.fvector("g")
+    loss = T.nnet.crossentropy_softmax(x, y)
+    f = sg.function([x, y, g], [T.nnet.softmax(x), T.nnet.log_softmax(x), loss, T.grad(T.sum(loss * g), x)],
+                    mode=LLVM)
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((300, 4000)).astype("float32")
+    t = rng.integers(0, 4000, 300).astype("int32")
+    w = rng.standard_normal(300).astype("float32")
+    results = []
+    for n in (1, 2, 3):
+        threads(n)
+        results.append(f(a, t, w))
+    for other in results[1:]:
+        for got, want in zip(other, results[0]):
+            np.testing.assert_array_equal(got, want)
+    want = sg.function([x, y], [T.nnet.softmax(x), loss], mode=NUMPY)(a, t)
+    np.testing.assert_allclose(results[0][0], want[0], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(results[0][2], want[1], rtol=1e-5, atol=1e-5)
+    bad = t.copy()
+    bad[[7, 250]] = [4000, -3]
+    threads(2)
+    with pytest.raises(IndexError, match="class index 4000 is out of range for 4000 classes"):
+        f(a, bad, w)
