@@ -387,10 +387,11 @@ def _check_classes(ctx, node, t, classes):
         b = ctx.builder
         slot, classes = extras
         index = scalar_ir.cast(b, load_value(ctx, t, ptrs[0]), t_dtype, "int64")
-        with b.if_then(b.not_(_in_range(ctx, index, classes, t_dtype))):
-            with b.if_then(b.icmp_signed("==", b.load(slot, typ=I64), ctx.i64(0))):
-                b.store(ctx.i64(1), slot)
-                b.store(index, b.gep(slot, [ctx.i64(1)], source_etype=I64))
+        # The second condition's load is emitted inside the first block (``with`` enters in order).
+        with b.if_then(b.not_(_in_range(ctx, index, classes, t_dtype))), \
+                b.if_then(b.icmp_signed("==", b.load(slot, typ=I64), ctx.i64(0))):
+            b.store(ctx.i64(1), slot)
+            b.store(index, b.gep(slot, [ctx.i64(1)], source_etype=I64))
 
     kernel_loop(ctx, ("class_check", t_dtype), t.shape, [t], body, extras=[slot, classes])
     found = b.load(slot, typ=I64)
