@@ -48,6 +48,7 @@ T_SEG_IN, T_SEG_OUT = 4, 5
 _VOID = ir.VoidType()
 _lock = threading.Lock()
 _state = {}
+_background = []
 
 
 class _MethodDef(ctypes.Structure):
@@ -93,6 +94,28 @@ def _table(values):
     table = np.array(values, dtype=np.int64)
     table.flags.writeable = False
     return table
+
+
+def prepare_in_background():
+    """Start making the method definitions on a thread of their own, if nothing has yet.
+
+    The linker calls this before emitting a segment's IR: that is Python work holding
+    the GIL on one core, while LLVM compiling this module releases it, so in a cold
+    process the builtins' code is ready by the time the first function needs it.
+    """
+    if _state or _background:
+        return
+    jit.target_machine()  # initialised here, once, not raced by the thread
+    thread = threading.Thread(target=_defs_quietly, name="symgraph-fastcall", daemon=True)
+    _background.append(thread)
+    thread.start()
+
+
+def _defs_quietly():
+    try:
+        _defs()
+    except Exception:  # noqa: BLE001, S110  (the caller's own _defs() call raises it again, where it is seen)
+        pass
 
 
 def _defs():

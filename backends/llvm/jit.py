@@ -112,10 +112,10 @@ def optimize(module):
     pb.getModulePassManager().run(module, pb)
 
 
-def _new_target_machine():
+def _new_target_machine(level=2):
     s = _init()
     target = llvm.Target.from_default_triple()
-    return target.create_target_machine(cpu=s["cpu"], features=s["features"], opt=2, reloc="default",
+    return target.create_target_machine(cpu=s["cpu"], features=s["features"], opt=level, reloc="default",
                                         codemodel="jitdefault")
 
 
@@ -147,9 +147,10 @@ def compile_ir(ir_text, names, key=None, cached=True, meta=None):
     with _lock:
         s = _init()
         start = time.perf_counter()
-        parts = parallel.split(ir_text, compile_threads(), prefix=names[0])
+        threads = compile_threads()
+        parts = parallel.split(ir_text, threads, prefix=names[0])
         if len(parts) > 1:
-            objs = parallel.compile_parts(parts, _new_target_machine, _tuning)
+            objs = parallel.compile_parts(parts, _new_target_machine, _tuning, threads)
         else:
             module = llvm.parse_assembly(ir_text)
             module.verify()

@@ -39,21 +39,43 @@ _VARIANT_NAME = re.compile(r"\(([^()]+)\)")
 _OPTNONE_WEIGHT = 0.1
 #: modules below this many (weighted) IR characters compile in one piece: a part has a fixed cost
 MIN_SPLIT_CHARS = 30_000
+#: glue (``optnone`` functions) of at least this many IR characters is compiled apart, by a target
+#: machine at codegen level 0: fast instruction selection and register allocation.  LLVM's greedy
+#: register allocator is what a large glue entry point costs (W4's: 168 ms at level 2, 40 ms at 0).
+GLUE_SPLIT_CHARS = 20_000
+
+
+def is_glue(ir_text):
+    """Whether every function the IR text defines is ``optnone`` (compiled at level 0, unoptimised)."""
+    heads = re.findall(r"^define [^\n]*", ir_text, re.MULTILINE)
+    return bool(heads) and all(" optnone" in h for h in heads)
 
 
 def split(ir_text, n_parts, prefix):
-    """The module as ``n_parts`` IR texts (or ``[ir_text]`` when it is too small or not splittable)."""
+    """The module as IR texts: ``n_parts`` parts of its optimised functions, and a part of its
+    own for the glue (``optnone`` functions) when there is much of it (``is_glue``); or
+    ``[ir_text]`` when it is too small or not splittable."""
     defs = list(_DEFINE.finditer(ir_text))
-    if n_parts < 2 or len(defs) < 2 or len(defs) != len(re.findall(r"^define ", ir_text, re.MULTILINE)):
+    if len(defs) < 2 or len(defs) != len(re.findall(r"^define ", ir_text, re.MULTILINE)):
         return [ir_text]
-    weights = [(m.end() - m.start()) * (_OPTNONE_WEIGHT if " optnone" in _head(m) else 1.0) for m in defs]
-    if sum(weights) < MIN_SPLIT_CHARS:
+    glue = [" optnone" in _head(m) for m in defs]
+    glue_chars = sum(m.end() - m.start() for m, g in zip(defs, glue) if g)
+    apart = glue_chars >= GLUE_SPLIT_CHARS and not all(glue)
+    weights = [(m.end() - m.start()) * (_OPTNONE_WEIGHT if g else 1.0) for m, g in zip(defs, glue)]
+    if apart:
+        optimised = sum(w for w, g in zip(weights, glue) if not g)
+        n_parts = 1 if optimised < MIN_SPLIT_CHARS else min(n_parts, len(defs) - sum(glue))
+    elif n_parts < 2 or sum(weights) < MIN_SPLIT_CHARS:
         return [ir_text]
-    n_parts = min(n_parts, len(defs))
+    n_parts = max(1, min(n_parts, len(defs)))
     owner, load = [0] * len(defs), [0.0] * n_parts
     for k in sorted(range(len(defs)), key=lambda k: -weights[k]):
+        if apart and glue[k]:
+            owner[k] = n_parts  # the glue part, after the others
+            continue
         owner[k] = min(range(n_parts), key=load.__getitem__)
         load[owner[k]] += weights[k]
+    n_parts += apart
     local = {m.group(2) for m in defs if m.group(1).startswith(("internal ", "private "))}
     rename = {name: f"{prefix}.{name}" for name in local}
     pieces, declarations = [], []
@@ -112,8 +134,11 @@ def _emit_object(tm, module):
         ffi.lib.LLVMPY_DisposeMemoryBuffer(buffer)
 
 
-def compile_parts(texts, make_target_machine, tuning):
-    """Object code of each IR text, compiled on one thread per text; ``tuning(pto)`` sets the pipeline options."""
+def compile_parts(texts, make_target_machine, tuning, n_threads=None):
+    """Object code of each IR text, compiled on one thread per text; ``make_target_machine(level)``
+    gives a target machine at that codegen level (0 for glue parts), ``tuning(pto)`` sets the pipeline
+    options; at most ``n_threads`` threads (default: one per text) take the texts in turn."""
+    n_threads = len(texts) if n_threads is None else max(1, n_threads)
     results = [None] * len(texts)
     errors = []
 
@@ -123,18 +148,20 @@ def compile_parts(texts, make_target_machine, tuning):
             module = llvm.parse_assembly(texts[k], context=context)
             try:
                 module.verify()
-                tm = make_target_machine()
+                glue = is_glue(texts[k])
+                tm = make_target_machine(0 if glue else 2)
                 module.triple = llvm.get_process_triple()
                 module.data_layout = str(tm.target_data)
-                pto = llvm.create_pipeline_tuning_options(speed_level=2)
-                tuning(pto)
-                pb = llvm.create_pass_builder(tm, pto)
-                mpm = pb.getModulePassManager()
-                _unlocked(ffi.lib.LLVMPY_RunNewModulePassManager)(mpm, module, pb)
+                if not glue:  # optnone functions: the pipeline would skip every one of them
+                    pto = llvm.create_pipeline_tuning_options(speed_level=2)
+                    tuning(pto)
+                    pb = llvm.create_pass_builder(tm, pto)
+                    mpm = pb.getModulePassManager()
+                    _unlocked(ffi.lib.LLVMPY_RunNewModulePassManager)(mpm, module, pb)
+                    mpm.close()
+                    pb.close()
+                    pto.close()
                 results[k] = _emit_object(tm, module)
-                mpm.close()
-                pb.close()
-                pto.close()
                 tm.close()
             finally:
                 module.close()
@@ -142,10 +169,21 @@ def compile_parts(texts, make_target_machine, tuning):
         except BaseException as e:  # noqa: BLE001  (re-raised in the calling thread below)
             errors.append(e)
 
-    threads = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(1, len(texts))]
+    pending = list(range(len(texts)))
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                if not pending:
+                    return
+                k = pending.pop(0)
+            work(k)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(n_threads, len(texts)) - 1)]
     for t in threads:
         t.start()
-    work(0)
+    worker()
     for t in threads:
         t.join()
     if errors:

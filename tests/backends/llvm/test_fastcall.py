@@ -2,6 +2,8 @@
 
 import gc
 import pickle
+import subprocess
+import sys
 import types
 import weakref
 
@@ -139,3 +141,20 @@ def test_native_functions_pickle():
     f = pickle.loads(pickle.dumps(sg.function([x], x - 1, mode=LLVM)))
     assert _is_native(f)
     np.testing.assert_array_equal(f(np.ones(2)), [0.0, 0.0])
+
+
+def test_builtins_compile_on_a_thread_while_the_first_segment_is_emitted(tmp_path):
+    script = (
+        "import numpy as np, symgraph as sg, symgraph.tensor as T\n"
+        "from symgraph.backends.llvm import fastcall\n"
+        f"sg.config.compiledir = {str(tmp_path)!r}\n"
+        "x = T.dvector('x')\n"
+        "f = sg.function([x], T.exp(x) + 1, mode=sg.Mode(backend='llvm'))\n"
+        "g = sg.function([x], x * 2, mode=sg.Mode(backend='llvm'))\n"
+        "assert len(fastcall._background) == 1 and not fastcall._background[0].is_alive()\n"
+        "assert type(f).__name__ == '_NativeFunction'\n"
+        "print(f(np.zeros(3)).tolist(), g(np.ones(2)).tolist())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "[2.0, 2.0, 2.0] [2.0, 2.0]"

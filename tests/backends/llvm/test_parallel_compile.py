@@ -60,7 +60,9 @@ def test_split_parts_each_define_a_disjoint_share_and_declare_the_rest(fresh_cac
     monkeypatch.setattr(parallel, "MIN_SPLIT_CHARS", 0)
     text = _ir_of_step()
     parts = parallel.split(text, 3, prefix="seg")
-    assert len(parts) == 3
+    # Three parts of optimised functions, and the glue (optnone) apart when there is much of it.
+    glue = [parallel.is_glue(p) for p in parts]
+    assert glue == [False] * 3 + [True] * (len(parts) - 3) and len(parts) in (3, 4)
     defined = []
     for p in parts:
         module = llvm.parse_assembly(p)
@@ -74,6 +76,24 @@ def test_split_parts_each_define_a_disjoint_share_and_declare_the_rest(fresh_cac
     assert {n.removeprefix("seg.") for n in set().union(*defined)} == whole
 
 
+def test_glue_is_compiled_apart_at_codegen_level_0(fresh_cache, monkeypatch):
+    text = _ir_of_step()
+    monkeypatch.setattr(parallel, "GLUE_SPLIT_CHARS", 0)
+    monkeypatch.setattr(parallel, "MIN_SPLIT_CHARS", 10**9)  # the optimised functions stay in one part
+    parts = parallel.split(text, 2, prefix="g")
+    assert [parallel.is_glue(p) for p in parts] == [False, True]
+    levels = []
+
+    def machine(level):
+        levels.append(level)
+        return jit._new_target_machine(level)
+
+    objects = parallel.compile_parts(parts, machine, jit._tuning, 1)
+    assert sorted(levels) == [0, 2] and all(objects)
+    monkeypatch.setattr(parallel, "GLUE_SPLIT_CHARS", 10**9)
+    assert parallel.split(text, 1, prefix="g") == [text]
+
+
 def test_small_module_is_not_split():
     text = 'define i32 @"f"()\n{\nentry:\n  ret i32 1\n}\n'
     assert parallel.split(text, 4, prefix="p") == [text]
@@ -82,6 +102,7 @@ def test_small_module_is_not_split():
 @pytest.mark.parametrize("threads", [1, 3])
 def test_step_compiled_in_parts_matches_the_numpy_backend(fresh_cache, monkeypatch, threads):
     monkeypatch.setattr(parallel, "MIN_SPLIT_CHARS", 0)
+    monkeypatch.setattr(parallel, "GLUE_SPLIT_CHARS", 10**9)  # parts of optimised code only (glue: above)
     monkeypatch.setattr(parallel, "cores", lambda: 4)
     monkeypatch.setattr(sg.config, "threads", threads)
     ins, loss, updates, params, args = _step()
