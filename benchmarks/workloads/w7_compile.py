@@ -1,7 +1,7 @@
 """W7: compile time of W4's training step, cold and warm, for every variant that compiles.
 
 Each measurement is a fresh process (this module run as a script), so no
-in-memory cache helps:
+in-memory cache helps (Python bytecode is kept, as an installed package has it):
 
 * cold: an empty temporary folder for every disk cache the framework keeps
   (symgraph's ``config.compiledir``, TorchInductor's cache, JAX's persistent
@@ -14,6 +14,7 @@ function to its first result, less one steady-state step (measured after).
 Torch eager compiles nothing and is left out.
 """
 
+import argparse
 import json
 import os
 import shutil
@@ -59,6 +60,15 @@ def _run_rounds(env, args, log):
             if not v.compiles:
                 per[v.key] = {"status": "skipped", "reason": "compiles nothing"}
     times = {"cold": {}, "warm": {}}
+    # Bytecode: a user's installed packages have theirs, but where PYTHONDONTWRITEBYTECODE is set an
+    # editable checkout would compile its modules in every worker, inside the timed region.  Workers
+    # keep bytecode under one prefix, filled by an untimed run per family first.
+    pycache = tempfile.mkdtemp(prefix="symgraph-bench-w7-pycache-")
+    args = argparse.Namespace(**vars(args), pycache=pycache)
+    for family, keys in families.items():
+        cache = tempfile.mkdtemp(prefix=f"symgraph-bench-w7-{family}-")
+        _worker(family, keys, cache, args)
+        shutil.rmtree(cache, ignore_errors=True)
     for _ in range(ROUNDS[args.size]):
         for family, keys in families.items():
             cache = tempfile.mkdtemp(prefix=f"symgraph-bench-w7-{family}-")
@@ -74,6 +84,7 @@ def _run_rounds(env, args, log):
                             log(f"   {key}: {which} compile failed: {entry['error']}")
             finally:
                 shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(pycache, ignore_errors=True)
     for which, per_key in times.items():
         for key, ts in per_key.items():
             if rows[which].get(key, {}).get("status") != "failed":
@@ -88,6 +99,9 @@ def _worker(family, keys, cache, args):
            "--cache", cache, "--size", args.size, "--threads", str(args.threads)]
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    if getattr(args, "pycache", None):
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = args.pycache
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S, cwd=root, env=env,
                               check=False)
@@ -119,8 +133,6 @@ def _point_caches_at(cache):
 
 
 def worker_main(argv=None):
-    import argparse
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--family", required=True)
     parser.add_argument("--variants", required=True)
