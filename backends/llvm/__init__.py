@@ -1,6 +1,6 @@
 """The CPU compiler: lowers rewritten graphs to LLVM IR through llvmlite (no C compiler needed)."""
 
-__all__ = ["availability", "compile", "lowered_ops", "node_thunk"]
+__all__ = ["availability", "compile", "lowered_ops", "node_thunk", "prepare"]
 
 
 def availability():
@@ -15,6 +15,14 @@ def availability():
     import llvmlite
 
     return True, f"llvmlite {llvmlite.__version__}, CPU {jit.target_description().split('|')[1]}"
+
+
+def prepare():
+    """Called by ``function()`` before it rewrites the graph: the call builtins start compiling
+    on a thread of their own in a cold process (fastcall.py)."""
+    from .fastcall import prepare_in_background
+
+    prepare_in_background()
 
 
 def compile(fgraph, mode):

@@ -171,10 +171,14 @@ class Function:
         fgraph = FunctionGraph(fgraph_inputs, all_outputs, update_mapping={
             len(out_vars) + k: fgraph_inputs.index(t) for k, t in enumerate(self.update_targets)})
         self.maker_fgraph = fgraph
-        rewrite_graph(fgraph, mode)
-        self.fgraph = fgraph
         self.backend_name = mode.backend_name
         self.backend = get_backend(self.backend_name)
+        # A backend may start one-off work (the llvm backend's call builtins) that overlaps the rewrites.
+        prepare = getattr(self.backend, "prepare", None)
+        if prepare is not None:
+            prepare()
+        rewrite_graph(fgraph, mode)
+        self.fgraph = fgraph
         self._run = self.backend.compile(fgraph, mode)
         self._copy_out, self._copy_updates = _outputs_to_copy(fgraph, self.outs, self.n_outputs)
         if getattr(self._run, "fresh_outputs", False):
