@@ -14,7 +14,10 @@ class SharedVariable(Variable):
     """A variable whose value is stored with it and used by every function that reads it.
 
     ``get_value`` returns a copy (``borrow=True``: the stored array itself);
-    ``set_value`` stores a copy (``borrow=True``: the given array).
+    ``set_value`` stores a copy (``borrow=True``: the given array).  A borrowed
+    array is the shared value: the llvm backend writes a function's update of
+    it into that very array (a read-only one is copied first), so an array
+    obtained or given with ``borrow=True`` sees the updates of later calls.
     """
 
     def __init__(self, type, value, name=None, strict=False, allow_downcast=None):
