@@ -15,7 +15,9 @@ call.  Its breakdown (medians over ``--repeats`` rounds, milliseconds):
 
 * rewrite: the graph rewrite pipeline;
 * ir: emitting LLVM IR (Python);
-* llvm: LLVM optimisation and machine-code generation (0 on a warm start);
+* llvm: LLVM optimisation and machine-code generation (0 on a warm start), on the
+  calling thread (the call builtins' module compiles on a thread of its own,
+  overlapping the rest, and is not counted);
 * load: reading the disk cache and linking object code into the process;
 * init: creating the target machine and binding symbols (once per process);
 * first call: the first call of the compiled step (scan bodies compile here);
