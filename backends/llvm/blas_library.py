@@ -59,11 +59,7 @@ def _numpy_blas():
 def _scipy_blas():
     from scipy.linalg import cython_blas
 
-    get_name = ctypes.pythonapi.PyCapsule_GetName
-    get_name.restype = ctypes.c_char_p
-    get_name.argtypes = [ctypes.py_object]
-    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-    get_pointer.restype = ctypes.c_void_p
-    get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    from .jit import capsule_pointer
+
     capsules = cython_blas.__pyx_capi__
-    return {r: get_pointer(capsules[r], get_name(capsules[r])) for r in ROUTINES}
+    return {r: capsule_pointer(capsules[r]) for r in ROUTINES}

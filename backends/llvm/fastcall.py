@@ -99,9 +99,10 @@ def _table(values):
 def prepare_in_background():
     """Start making the method definitions on a thread of their own, if nothing has yet.
 
-    The linker calls this before emitting a segment's IR: that is Python work holding
-    the GIL on one core, while LLVM compiling this module releases it, so in a cold
-    process the builtins' code is ready by the time the first function needs it.
+    The backend's ``prepare()`` calls this before ``function()`` rewrites the graph: the
+    rewrites and the IR emission are Python work holding the GIL on one core, while LLVM
+    compiling this module releases it, so in a cold process the builtins' code is ready
+    by the time the first function needs it.
     """
     if _state or _background:
         return

@@ -63,13 +63,9 @@ def mapping(node, updates, outputs=None):
 
 def keep(ctx, tail, updates):
     """The tail nodes that may write in place, given what the lowered prefix's values may view."""
-    targets = {node.inputs[i] for node in tail for i in mapping(node, updates).values()}
-    kept = []
-    for node in tail:
-        own = {node.inputs[i] for i in mapping(node, updates).values()}
-        if all(v in own or not (ctx.roots_of(v) & targets) for v in node.inputs):
-            kept.append(node)
-    return kept
+    owns = {node: {node.inputs[i] for i in mapping(node, updates).values()} for node in tail}
+    targets = set().union(*owns.values())
+    return [node for node in tail if all(v in owns[node] or not (ctx.roots_of(v) & targets) for v in node.inputs)]
 
 
 def check_target(ctx, k, target, obj, others):

@@ -65,7 +65,11 @@ def numpy_api_table():
     """The address of NumPy's C-API function table (PyArray_API)."""
     from numpy._core import _multiarray_umath
 
-    capsule = _multiarray_umath._ARRAY_API
+    return capsule_pointer(_multiarray_umath._ARRAY_API)
+
+
+def capsule_pointer(capsule):
+    """The pointer a PyCapsule holds (under its own name)."""
     get_name = ctypes.pythonapi.PyCapsule_GetName
     get_name.restype = ctypes.c_char_p
     get_name.argtypes = [ctypes.py_object]

@@ -69,8 +69,6 @@ def compile(fgraph, mode):
     if mode.nan_guard:
         return _compile_guarded(fgraph, nodes, lowerable, fallback)
 
-    if any(kind == "native" for kind, _ in steps):
-        fastcall.prepare_in_background()
     later_uses = _uses_after(steps, fgraph)
     # A segment's outputs in the graph's order where they are its outputs: a fully native graph's
     # results are then the entry's outputs as they are, which fastcall.py's builtin needs.

@@ -223,19 +223,30 @@ def log(E, x):
     xn = E.sel(tiny, E.mul(x, E.c(2.0 ** 54)), x)
     kf, m = _split(E, xn)
     kf = E.sub(kf, E.sel(tiny, E.c(54.0), E.c(0.0)))
-    out = _log1p_reduced(E, E.sub(m, E.c(1.0)), kf, E.c(0.0))
+    return log_tails(E, x, _log1p_reduced(E, E.sub(m, E.c(1.0)), kf, E.c(0.0)))
+
+
+def log_tails(E, x, out):
+    """``out`` with log's special values: inf at inf, -inf at +-0, NaN below 0 and at NaN."""
     out = E.sel(E.cmp("==", x, E.c(math.inf)), x, out)
     out = E.sel(E.cmp("==", x, E.c(0.0)), E.c(-math.inf), out)
     return E.sel(E.b.fcmp_unordered("<", x, E.c(0.0)), E.c(math.nan), out)
 
 
 def log1p(E, x):
+    return log1p_with(E, x, _split, _log1p_reduced, 54)
+
+
+def log1p_with(E, x, split, reduced, exact_from):
+    """log1p from a format's ``split`` and ``reduced`` (this module's or vecmath_f32's);
+    from 2**``exact_from`` on (the significand's bits + 1) 1 + x rounds away nothing that matters."""
     u = E.add(E.c(1.0), x)
-    kf, m = _split(E, u)
-    # The rounding error of 1 + x, carried as log(1 + x) - log(u) ~ (1 + x - u) / u.
+    kf, m = split(E, u)
+    # The rounding error of 1 + x (exact by Fast2Sum, the larger operand first), carried
+    # as log(1 + x) - log(u) ~ (1 + x - u) / u.
     c = E.sel(E.cmp(">=", kf, E.c(2.0)), E.sub(E.c(1.0), E.sub(u, x)), E.sub(x, E.sub(u, E.c(1.0))))
-    c = E.sel(E.cmp(">=", kf, E.c(54.0)), E.c(0.0), E.div(c, u))
-    out = _log1p_reduced(E, E.sub(m, E.c(1.0)), kf, c)
+    c = E.sel(E.cmp(">=", kf, E.c(float(exact_from))), E.c(0.0), E.div(c, u))
+    out = reduced(E, E.sub(m, E.c(1.0)), kf, c)
     out = E.sel(E.cmp("==", x, E.c(math.inf)), x, out)
     out = E.sel(E.cmp("==", x, E.c(0.0)), x, out)
     out = E.sel(E.cmp("==", x, E.c(-1.0)), E.c(-math.inf), out)

@@ -15,14 +15,13 @@ remainder functions over the reduced interval, rounded to float32; each
 comment gives the interval.
 """
 
-import math
 
 import numpy as np
 from llvmlite import ir
 
 from . import vecmath_special
 from .codegen import F32, I32
-from .vecmath import Emitter
+from .vecmath import Emitter, log1p_with, log_tails
 
 # 2**23 + 2**22: adding it rounds to an integer whose value sits in the low mantissa bits.
 MAGIC = 12582912.0
@@ -159,25 +158,12 @@ def log(E, x):
     tiny = E.cmp("<", x, E.c(TINY))
     kf, m = _split(E, E.sel(tiny, E.mul(x, E.c(2.0 ** 23)), x))
     kf = E.sub(kf, E.sel(tiny, E.c(23.0), E.c(0.0)))
-    out = _log1p_reduced(E, E.sub(m, E.c(1.0)), kf, E.c(0.0))
-    out = E.sel(E.cmp("==", x, E.c(math.inf)), x, out)
-    out = E.sel(E.cmp("==", x, E.c(0.0)), E.c(-math.inf), out)
-    return E.sel(E.b.fcmp_unordered("<", x, E.c(0.0)), E.c(math.nan), out)
+    return log_tails(E, x, _log1p_reduced(E, E.sub(m, E.c(1.0)), kf, E.c(0.0)))
 
 
 def log1p(E, x):
     # u = 1 + x is never subnormal: x >= -1 makes it 0 or at least 2**-24.
-    u = E.add(E.c(1.0), x)
-    kf, m = _split(E, u)
-    # The rounding error of 1 + x (exact by Fast2Sum, the larger operand first), carried
-    # as log(1 + x) - log(u) ~ (1 + x - u) / u.
-    c = E.sel(E.cmp(">=", kf, E.c(2.0)), E.sub(E.c(1.0), E.sub(u, x)), E.sub(x, E.sub(u, E.c(1.0))))
-    c = E.sel(E.cmp(">=", kf, E.c(25.0)), E.c(0.0), E.div(c, u))
-    out = _log1p_reduced(E, E.sub(m, E.c(1.0)), kf, c)
-    out = E.sel(E.cmp("==", x, E.c(math.inf)), x, out)
-    out = E.sel(E.cmp("==", x, E.c(0.0)), x, out)
-    out = E.sel(E.cmp("==", x, E.c(-1.0)), E.c(-math.inf), out)
-    return E.sel(E.b.fcmp_unordered("<", x, E.c(-1.0)), E.c(math.nan), out)
+    return log1p_with(E, x, _split, _log1p_reduced, 25)
 
 
 # ---- compositions -----------------------------------------------------------------------------

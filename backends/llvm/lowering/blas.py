@@ -107,27 +107,18 @@ def lower_batched_dot(ctx, node, ins):
 @register(Gemm, _can_lower_update)
 def lower_gemm(ctx, node, ins):
     z, a, x, y, b = ins
-    bld = ctx.builder
-    ctx.check(bld.icmp_signed("==", x.shape[1], y.shape[0]), ERR_SHAPE, ctx.node_id(node), *x.shape, *y.shape)
-    shape = [x.shape[0], y.shape[1]]
-    _check_added_term(ctx, node, z, shape)
-    _check_fits(ctx, node, x.shape + y.shape)
-    out = ctx.alloc(node.outputs[0], shape)
+    out = ctx.alloc(node.outputs[0], _gemm_checks(ctx, node, z, x, y))
     _matrix_product(ctx, x, y, out)
-    _scale_and_add(ctx, node, out, a, z, b)
+    _scale_and_add(ctx, out, None, a, _broadcast(ctx, node.inputs[0], z, out.shape), b)
     return [out]
 
 
 @register(Gemv, _can_lower_update)
 def lower_gemv(ctx, node, ins):
     z, a, A, x, b = ins
-    bld = ctx.builder
-    ctx.check(bld.icmp_signed("==", A.shape[1], x.shape[0]), ERR_SHAPE, ctx.node_id(node), *A.shape, *x.shape)
-    _check_added_term(ctx, node, z, [A.shape[0]])
-    _check_fits(ctx, node, A.shape)
-    out = ctx.alloc(node.outputs[0], [A.shape[0]])
+    out = ctx.alloc(node.outputs[0], _gemv_checks(ctx, node, z, A, x))
     _matrix_vector(ctx, A, False, x, out)
-    _scale_and_add(ctx, node, out, a, z, b)
+    _scale_and_add(ctx, out, None, a, _broadcast(ctx, node.inputs[0], z, out.shape), b)
     return [out]
 
 
@@ -137,14 +128,9 @@ def prepare_gemm(ctx, node, ins, inplace):
     now, as everything that may fail does; ``loop()`` then makes ``z = product * a + b * z``."""
     assert inplace == {0: 0}
     z, a, x, y, b = ins
-    bld = ctx.builder
-    ctx.check(bld.icmp_signed("==", x.shape[1], y.shape[0]), ERR_SHAPE, ctx.node_id(node), *x.shape, *y.shape)
-    shape = [x.shape[0], y.shape[1]]
-    _check_added_term(ctx, node, z, shape)
-    _check_fits(ctx, node, x.shape + y.shape)
-    product = ctx.scratch(z.dtype, shape, node)
+    product = ctx.scratch(z.dtype, _gemm_checks(ctx, node, z, x, y), node)
     _matrix_product(ctx, x, y, product)
-    return [z], lambda: _scale_and_add_over(ctx, z, product, a, b)
+    return [z], lambda: _scale_and_add(ctx, z, product, a, None, b)
 
 
 @register_inplace(Gemv, lambda node: (0,))
@@ -152,13 +138,29 @@ def prepare_gemv(ctx, node, ins, inplace):
     """Gemv written over its added term, as ``prepare_gemm``."""
     assert inplace == {0: 0}
     z, a, A, x, b = ins
-    bld = ctx.builder
-    ctx.check(bld.icmp_signed("==", A.shape[1], x.shape[0]), ERR_SHAPE, ctx.node_id(node), *A.shape, *x.shape)
-    _check_added_term(ctx, node, z, [A.shape[0]])
-    _check_fits(ctx, node, A.shape)
-    product = ctx.scratch(z.dtype, [A.shape[0]], node)
+    product = ctx.scratch(z.dtype, _gemv_checks(ctx, node, z, A, x), node)
     _matrix_vector(ctx, A, False, x, product)
-    return [z], lambda: _scale_and_add_over(ctx, z, product, a, b)
+    return [z], lambda: _scale_and_add(ctx, z, product, a, None, b)
+
+
+def _gemm_checks(ctx, node, z, x, y):
+    """Gemm's shape checks; the result's shape."""
+    ctx.check(ctx.builder.icmp_signed("==", x.shape[1], y.shape[0]), ERR_SHAPE, ctx.node_id(node),
+              *x.shape, *y.shape)
+    shape = [x.shape[0], y.shape[1]]
+    _check_added_term(ctx, node, z, shape)
+    _check_fits(ctx, node, x.shape + y.shape)
+    return shape
+
+
+def _gemv_checks(ctx, node, z, A, x):
+    """Gemv's shape checks; the result's shape."""
+    ctx.check(ctx.builder.icmp_signed("==", A.shape[1], x.shape[0]), ERR_SHAPE, ctx.node_id(node),
+              *A.shape, *x.shape)
+    shape = [A.shape[0]]
+    _check_added_term(ctx, node, z, shape)
+    _check_fits(ctx, node, A.shape)
+    return shape
 
 
 @register(Ger, _can_lower_update)
@@ -421,31 +423,24 @@ def _broadcast(ctx, var, arr, shape):
     return arr.view(shape=shape, strides=strides)
 
 
-def _scale_and_add(ctx, node, out, a, z, b):
-    """``out = out * a + b * z`` in that order, as the Op's ``perform`` rounds it."""
+def _scale_and_add(ctx, out, product, a, added, b):
+    """``out = product * a + b * added`` in that order, as the Op's ``perform`` rounds it.
+
+    ``product`` None: ``out`` holds it; ``added`` None: ``out`` itself (an update in place),
+    read through ``out``'s pointer so every operand stays noalias."""
     alpha, beta = load_value(ctx, a, a.data), load_value(ctx, b, b.data)
-    added = _broadcast(ctx, node.inputs[0], z, out.shape)
+    others = [v for v in (product, added) if v is not None]
 
     def body(ptrs, extras):
         alpha, beta = extras
         bld = ctx.builder
-        scaled = bld.fmul(load_value(ctx, out, ptrs[0]), alpha)
-        store_value(ctx, out, ptrs[0], bld.fadd(scaled, bld.fmul(beta, load_value(ctx, added, ptrs[1]))))
+        rest = iter(ptrs[1:])
+        p = load_value(ctx, out, ptrs[0]) if product is None else load_value(ctx, product, next(rest))
+        z = load_value(ctx, out, ptrs[0]) if added is None else load_value(ctx, added, next(rest))
+        store_value(ctx, out, ptrs[0], bld.fadd(bld.fmul(p, alpha), bld.fmul(beta, z)))
 
-    kernel_loop(ctx, "scale_and_add", out.shape, [out, added], body, extras=[alpha, beta], written=(0,))
-
-
-def _scale_and_add_over(ctx, z, product, a, b):
-    """``z = product * a + b * z``, rounded as ``_scale_and_add``; ``z`` is read and written through one pointer."""
-    alpha, beta = load_value(ctx, a, a.data), load_value(ctx, b, b.data)
-
-    def body(ptrs, extras):
-        alpha, beta = extras
-        bld = ctx.builder
-        scaled = bld.fmul(load_value(ctx, product, ptrs[1]), alpha)
-        store_value(ctx, z, ptrs[0], bld.fadd(scaled, bld.fmul(beta, load_value(ctx, z, ptrs[0]))))
-
-    kernel_loop(ctx, "scale_and_add_over", z.shape, [z, product], body, extras=[alpha, beta], written=(0,))
+    kernel_loop(ctx, ("scale_and_add", product is None, added is None), out.shape, [out, *others], body,
+                extras=[alpha, beta], written=(0,))
 
 
 # ---- integer products as loops ---------------------------------------------------------------

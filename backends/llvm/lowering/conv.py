@@ -105,7 +105,7 @@ def lower_conv2d(ctx, node, ins):
             _im2col(ctx, geo, x, n, g, cols, geo.p)
             # y[n, g] (og x P) = W[g] (og x K) @ cols (K x P)
             _gemm(ctx, out.dtype, False, False, geo.og, geo.p, geo.k,
-                  ctx.gep(wm, b.mul(g, b.mul(b.mul(geo.og, geo.k), geo.item))), geo.k,
+                  geo.filter_group(wm, g), geo.k,
                   cols, geo.p, 0.0, _out_block(ctx, geo, out, n, g, geo.og), geo.p)
     return [out]
 
@@ -132,7 +132,7 @@ def lower_conv2d_grad_inputs(ctx, node, ins):
                 _regroup(ctx, geo, gyd, n0, count, g, gyt)
                 # cols (K x count*P) = W[g]^T (K x og) @ gy[chunk, g] (og x count*P)
                 _gemm(ctx, dx.dtype, True, False, geo.k, width, geo.og,
-                      ctx.gep(wm, b.mul(g, b.mul(b.mul(geo.og, geo.k), geo.item))), geo.k,
+                      geo.filter_group(wm, g), geo.k,
                       gyt, width, 0.0, cols, width)
                 with ctx.loop(count, "img", hot=False) as i:
                     _col2im(ctx, geo, dx, b.add(n0, i), g, ctx.gep(cols, b.mul(b.mul(i, geo.p), geo.item)), width)
@@ -166,7 +166,7 @@ def lower_conv2d_grad_weights(ctx, node, ins):
                 _regroup(ctx, geo, gyd, n0, count, g, gyt)
                 # dW[g] (og x K) += gy[chunk, g] (og x count*P) @ cols^T (count*P x K)
                 _gemm(ctx, dw.dtype, False, True, geo.og, geo.k, width, gyt, width, cols, width, 1.0,
-                      ctx.gep(dw.data, b.mul(g, b.mul(b.mul(geo.og, geo.k), geo.item))), geo.k)
+                      geo.filter_group(dw.data, g), geo.k)
     return [dw]
 
 
@@ -269,6 +269,11 @@ class _Geometry:
         b = self.ctx.builder
         for axis, want in enumerate((self.n, self.o, self.oh, self.ow)):
             self._fail_unless(b.icmp_signed("==", gy_shape[axis], want), BAD_OUT_GRAD, axis, gy_shape[axis], want)
+
+    def filter_group(self, data, g):
+        """Where group ``g``'s filters (og x K, contiguous) start in filter-shaped memory ``data``."""
+        b = self.ctx.builder
+        return self.ctx.gep(data, b.mul(g, b.mul(b.mul(self.og, self.k), self.item)))
 
     def has_work(self):
         """i1: there is a product to compute (no zero among batch, channels and contraction)."""

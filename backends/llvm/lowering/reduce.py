@@ -372,28 +372,18 @@ def _accumulate(ctx, label, count, ptrs, dtypes, fixed, steps, element, acc_dtyp
 
 def _chunked_sum(ctx, count, ptrs, dtypes, fixed, steps, element):
     b = ctx.builder
-    pre = b.block
-    head = b.append_basic_block("chunk.head")
-    body = b.append_basic_block("chunk.body")
-    end = b.append_basic_block("chunk.end")
-    b.branch(head)
-    b.position_at_end(head)
-    start = b.phi(ir.IntType(64), name="chunk")
-    total = b.phi(ir.DoubleType(), name="total")
-    start.add_incoming(ctx.i64(0), pre)
-    total.add_incoming(ir.Constant(ir.DoubleType(), 0.0), pre)
-    b.cbranch(b.icmp_signed("<", start, count), body, end)
-    b.position_at_end(body)
-    left = b.sub(count, start)
-    n = b.select(b.icmp_signed("<", left, ctx.i64(CHUNK)), left, ctx.i64(CHUNK))
-    part = _accumulate(ctx, "sum", n, ptrs, dtypes, fixed, steps, element, "float32", True, base=start)
-    new = b.fadd(total, b.fpext(part, ir.DoubleType()), flags=("reassoc",))
-    start.add_incoming(b.add(start, ctx.i64(CHUNK)), b.block)
-    total.add_incoming(new, b.block)
-    latch = b.branch(head)
-    latch.set_metadata("llvm.loop", ctx.plain_loop_id())
-    b.position_at_end(end)
-    return total
+    f64 = ir.DoubleType()
+    with b.goto_entry_block():
+        total = b.alloca(f64)
+    b.store(ir.Constant(f64, 0.0), total)
+    chunks = b.sdiv(b.add(count, ctx.i64(CHUNK - 1)), ctx.i64(CHUNK))
+    with ctx.loop(chunks, "chunk", plain=True) as c:
+        start = b.mul(c, ctx.i64(CHUNK))
+        left = b.sub(count, start)
+        n = b.select(b.icmp_signed("<", left, ctx.i64(CHUNK)), left, ctx.i64(CHUNK))
+        part = _accumulate(ctx, "sum", n, ptrs, dtypes, fixed, steps, element, "float32", True, base=start)
+        b.store(b.fadd(b.load(total, typ=f64), b.fpext(part, f64), flags=("reassoc",)), total)
+    return b.load(total, typ=f64)
 
 
 def _combine(ctx, label, acc, v, dtype):
